@@ -1,0 +1,45 @@
+/**
+ * @module
+ * Every bound on a peer-controlled size or count, in one place, each with its source.
+ */
+
+export const LIMITS = {
+  /** Longest identification line incl. CR LF: 255 bytes (RFC 4253 §4.2). */
+  IDENTIFICATION_LINE_MAX: 255,
+  /** Lines a server may send before its identification; OpenSSH allows 1024 (sshd.c precedent). */
+  PRE_IDENTIFICATION_LINES_MAX: 1024,
+  /** Bytes of pre-identification text in total (64 KiB: a bound so a server cannot stream forever). */
+  PRE_IDENTIFICATION_BYTES_MAX: 64 * 1024,
+  /**
+   * Largest packet_length accepted: 256 KiB, the largest OpenSSH accepts (PACKET_MAX_SIZE);
+   * RFC 4253 §6.1 requires at least 35000.
+   */
+  PACKET_LENGTH_MAX: 256 * 1024,
+  /** Smallest packet_length: padding_length byte + 4 bytes of padding, aligned (RFC 4253 §6). */
+  PACKET_LENGTH_MIN: 5,
+  /** Largest name-list we decode, in bytes (OpenSSH's kex proposal limit is similar). */
+  NAME_LIST_BYTES_MAX: 64 * 1024,
+  /** Names in one name-list. */
+  NAME_LIST_ENTRIES_MAX: 256,
+  /** Extensions in one SSH_MSG_EXT_INFO (RFC 8308 sets none; OpenSSH caps at 1024). */
+  EXT_INFO_ENTRIES_MAX: 64,
+  /** Largest DISCONNECT/DEBUG description we deliver, in bytes. */
+  TEXT_MESSAGE_MAX: 8 * 1024,
+  /** Packets the peer may send between its KEXINIT and NEWKEYS (no kex needs more than a few). */
+  KEX_PACKETS_MAX: 16,
+  /** Largest modulus accepted in a DH public value, in bytes (8192-bit groups). */
+  DH_VALUE_BYTES_MAX: 1024 + 1,
+  /** Consecutive IGNORE/DEBUG packets before the peer is considered hostile. */
+  IGNORE_RUN_MAX: 100_000,
+} as const;
+
+/**
+ * Rekey thresholds (RFC 4344 §3.1/§3.2): rekey after 2^(L/4) cipher blocks per key
+ * (L = block size in bits, so 2^32 blocks = 64 GiB for AES) and after 2^31 packets.
+ */
+export const REKEY = {
+  PACKETS: 2 ** 31,
+  blocksFor(blockSizeBytes: number): number {
+    return 2 ** ((blockSizeBytes * 8) / 4);
+  },
+} as const;
