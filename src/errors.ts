@@ -56,6 +56,8 @@ export const SSH_ERR = {
   SEND_FAILED: 'SSH_ERR_SEND_FAILED',
   /** An application callback threw; the session was ended to stay consistent. */
   CALLBACK_FAILED: 'SSH_ERR_CALLBACK_FAILED',
+  /** A bug in this library: an unexpected exception while handling input. Please report it. */
+  INTERNAL: 'SSH_ERR_INTERNAL',
   /** The application misused the API (thrown, never reported through callbacks). */
   USAGE: 'SSH_ERR_USAGE',
 } as const;
@@ -80,8 +82,14 @@ export class SshError extends Error {
   /** The disconnect reason sent to (or, for `remote-disconnect`, received from) the peer. */
   readonly disconnectReason: number | undefined;
 
-  constructor(code: SshErrorCode, origin: ErrorOrigin, message: string, disconnectReason?: number) {
-    super(message);
+  constructor(
+    code: SshErrorCode,
+    origin: ErrorOrigin,
+    message: string,
+    disconnectReason?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
     this.name = 'SshError';
     this.code = code;
     this.origin = origin;

@@ -25,12 +25,8 @@ export const LIMITS = {
   EXT_INFO_ENTRIES_MAX: 64,
   /** Largest DISCONNECT/DEBUG description we deliver, in bytes. */
   TEXT_MESSAGE_MAX: 8 * 1024,
-  /** Packets the peer may send between its KEXINIT and NEWKEYS (no kex needs more than a few). */
-  KEX_PACKETS_MAX: 16,
   /** Largest modulus accepted in a DH public value, in bytes (8192-bit groups). */
   DH_VALUE_BYTES_MAX: 1024 + 1,
-  /** Consecutive IGNORE/DEBUG packets before the peer is considered hostile. */
-  IGNORE_RUN_MAX: 100_000,
 } as const;
 
 /**

@@ -1,0 +1,668 @@
+/**
+ * @module
+ * The session engine behind the three calls: version exchange, the binary packet protocol
+ * (RFC 4253 §6) with no input buffering, message dispatch through the phase table, key
+ * exchange and rekey, and the one way a session ends (DESIGN.md contract §1–§6).
+ */
+
+import { DEFAULT_CIPHERS, DEFAULT_COMPRESSION, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MACS, SERVER_SIG_ALGS } from '../crypto/algorithms.js';
+import type { PrivateKey } from '../crypto/keys.js';
+import { createNoneOpener, createNoneSealer } from '../crypto/packet-protection.js';
+import { systemRandom } from '../crypto/random.js';
+import type { PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
+import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
+import { peerError, SSH_ERR, SshError } from '../errors.js';
+import { LIMITS, REKEY } from '../limits.js';
+import type { CloseFn, HostKeyRequest, SendFn, SessionConfig, SessionEvent, SessionState } from '../types.js';
+import { SshReader } from '../wire/reader.js';
+import { SshWriter } from '../wire/writer.js';
+import { buildIdentification, scanIdentificationLine } from './identification.js';
+import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
+import type { KexInitLists, NegotiatedAlgorithms } from './kexinit.js';
+import { classify, type PeerPhase } from './message-table.js';
+import { validateAlgorithms } from './preferences.js';
+
+/** What the authentication and connection layers plug into (messages 50–255). */
+export interface UpperLayer {
+  /**
+   * Handles one message numbered 50 or above. Returns false for a number it does not know,
+   * and the transport answers SSH_MSG_UNIMPLEMENTED. Throws SshError for violations.
+   */
+  handleMessage(type: number, payload: Uint8Array): boolean;
+  /** The ssh-userauth service started (server: accepted; client: the server accepted). */
+  onServiceStarted?(): void;
+  /** Upper-layer messages may be sent again after a key exchange paused them. */
+  onWritable?(): void;
+}
+
+const DEFAULT_REKEY_BYTES = 2 ** 30;
+const DEFAULT_SOFTWARE = 'pluggable_ssh_0.1';
+const USERAUTH_SERVICE = 'ssh-userauth';
+
+/** The engine behind one opaque session handle. */
+export class Transport<H = unknown> {
+  readonly role: 'client' | 'server';
+  readonly #handle: H;
+  readonly #sendFn: SendFn<H>;
+  readonly #closeFn: CloseFn<H>;
+  readonly #config: SessionConfig<unknown>;
+  readonly #random: RandomFn;
+  readonly #lists: KexInitLists;
+  readonly #hostKeys: readonly PrivateKey[];
+  readonly #rekeyBytes: number;
+  readonly #rekeyPackets: number;
+  /** The object the application holds (passed back in callbacks). */
+  publicHandle: unknown = this;
+
+  #state: SessionState = 'version-exchange';
+  #error: SshError | undefined;
+  #closeRequested = false;
+  #closeCalled = false;
+  #inReceive = false;
+  #depth = 0;
+  #out: Uint8Array[] = [];
+
+  readonly ourId: string;
+  #peerId: string | undefined;
+  #preIdLines = 0;
+
+  #sealer: PacketSealer = createNoneSealer();
+  #opener: PacketOpener = createNoneOpener();
+  #sendSeq = 0;
+  #recvSeq = 0;
+  #sentBytes = 0;
+  #sentPackets = 0;
+  #recvBytes = 0;
+  #recvPackets = 0;
+
+  #kex: KeyExchange | undefined;
+  #strict = false;
+  #peerFinishedInitialKex = false;
+  #sessionId: Uint8Array | undefined;
+  #hostKeyBlob: Uint8Array | undefined;
+  #algorithms: NegotiatedAlgorithms | undefined;
+  #peerExtensions = new Map<string, Uint8Array>();
+  #serviceStarted = false;
+  #serviceRequested = false;
+  upper: UpperLayer | undefined;
+
+  constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
+    this.#handle = handle;
+    this.#sendFn = send;
+    this.#closeFn = close;
+    this.#config = config;
+    this.role = config.role;
+    this.#random = config.random ?? systemRandom;
+    const prefs = validateAlgorithms(config.algorithms);
+    this.#hostKeys = config.role === 'server' ? config.hostKeys : [];
+    const hostKeyAlgs = prefs.hostKey ?? DEFAULT_HOST_KEY;
+    const ciphers = prefs.cipher ?? DEFAULT_CIPHERS;
+    const macs = prefs.mac ?? DEFAULT_MACS;
+    this.#lists = {
+      kex: prefs.kex ?? DEFAULT_KEX,
+      hostKey:
+        config.role === 'server'
+          ? hostKeyAlgs.filter((a) => this.#hostKeys.some((k) => k.signatureAlgorithms.includes(a)))
+          : hostKeyAlgs,
+      cipherClientToServer: ciphers,
+      cipherServerToClient: ciphers,
+      macClientToServer: macs,
+      macServerToClient: macs,
+      compressionClientToServer: DEFAULT_COMPRESSION,
+      compressionServerToClient: DEFAULT_COMPRESSION,
+    };
+    this.#rekeyBytes = config.rekeyAfterBytes ?? DEFAULT_REKEY_BYTES;
+    this.#rekeyPackets = config.rekeyAfterPackets ?? REKEY.PACKETS;
+    this.ourId = buildIdentification(config.softwareVersion ?? DEFAULT_SOFTWARE);
+  }
+
+  /** Sends our identification and first KEXINIT (RFC 4253 §4.2, §7.1). */
+  start(): void {
+    this.#run(() => {
+      this.#out.push(new TextEncoder().encode(`${this.ourId}\r\n`));
+      this.#startKex(true);
+    });
+  }
+
+  // ---- queries ----------------------------------------------------------------------------
+
+  get state(): SessionState {
+    return this.#state;
+  }
+  get lastError(): SshError | undefined {
+    return this.#error;
+  }
+  get peerId(): string | undefined {
+    return this.#peerId;
+  }
+  get algorithms(): NegotiatedAlgorithms | undefined {
+    return this.#algorithms;
+  }
+  get sessionId(): Uint8Array | undefined {
+    return this.#sessionId;
+  }
+  get hostKeyBlob(): Uint8Array | undefined {
+    return this.#hostKeyBlob;
+  }
+  get strictKex(): boolean {
+    return this.#strict;
+  }
+  get peerExtensions(): ReadonlyMap<string, Uint8Array> {
+    return this.#peerExtensions;
+  }
+  /** True when upper-layer messages may be sent now (established, not paused by a kex). */
+  get canSendUpper(): boolean {
+    return this.#state === 'established' && (this.#kex === undefined || this.#kex.sentNewKeys);
+  }
+  /** True while a key exchange is running (initial or later). */
+  get kexInProgress(): boolean {
+    return this.#kex !== undefined;
+  }
+
+  // ---- the three calls and commands ------------------------------------------------------
+
+  /** sessionReceive: consumes whole units only; returns bytes consumed or -1. */
+  receive(bytes: Uint8Array): number {
+    if (this.#inReceive) {
+      throw new SshError(SSH_ERR.USAGE, 'local', 'sessionReceive called while already inside sessionReceive for this session');
+    }
+    if (this.#state === 'closed') return -1;
+    let consumed = 0;
+    this.#inReceive = true;
+    try {
+      this.#run(() => {
+        while (this.#state !== 'closed') {
+          const n =
+            this.#peerId === undefined ? this.#readIdentification(bytes, consumed) : this.#readPacket(bytes, consumed);
+          if (n === 0) break;
+          consumed += n;
+        }
+      });
+    } finally {
+      this.#inReceive = false;
+    }
+    return (this.#state as SessionState) === 'closed' ? -1 : consumed;
+  }
+
+  /** sessionClose: the transport says the link is gone. */
+  linkClosed(): void {
+    if (this.#state === 'closed') return;
+    this.#closeCalled = true; // the transport already knows; do not call close back
+    this.#run(() => {
+      this.#fail(new SshError(SSH_ERR.CONNECTION_LOST, 'link', 'the link closed before the session ended'));
+    });
+  }
+
+  /** Ends the session gracefully with SSH_MSG_DISCONNECT. */
+  disconnect(reason: number, description: string): void {
+    if (this.#state === 'closed') return;
+    this.#run(() => {
+      this.#sendDisconnect(reason, description);
+      this.#end();
+    });
+  }
+
+  /** Starts a key re-exchange now. Returns false when one is running or the session is not established. */
+  rekey(): boolean {
+    if (this.#state !== 'established' || this.#kex) return false;
+    this.#run(() => this.#startKex(false));
+    return true;
+  }
+
+  /**
+   * Sends one upper-layer message (50–255). Returns false, sending nothing, while a key
+   * exchange pauses upper-layer traffic or the session is not established.
+   */
+  sendUpper(payload: Uint8Array): boolean {
+    if (!this.canSendUpper) return false;
+    this.#run(() => {
+      this.#sendPacket(payload);
+      this.#maybeRekey();
+    });
+    return true;
+  }
+
+  /** Runs `fn` as the body of an API call whose failures end the session (for the upper layer). */
+  guard(fn: () => void): void {
+    if (this.#state === 'closed') return;
+    this.#run(fn);
+  }
+
+  /** Delivers an event to the application; exceptions it throws end the session. */
+  emit(event: SessionEvent): void {
+    const cb = this.#config.onEvent;
+    if (!cb) return;
+    if (this.#state === 'closed' && event.type !== 'error' && event.type !== 'closed' && event.type !== 'disconnected') {
+      return;
+    }
+    this.#callOut(() => cb(event, this.publicHandle));
+  }
+
+  /** Calls application code; an exception from it ends the session with SSH_ERR_CALLBACK_FAILED. */
+  #callOut(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof SshError && e.origin !== 'local') throw e;
+      const message = e instanceof Error ? e.message : String(e);
+      this.#fail(
+        new SshError(SSH_ERR.CALLBACK_FAILED, 'local', `an application callback threw: ${message}`, DISCONNECT_REASON.BY_APPLICATION, { cause: e }),
+      );
+    }
+  }
+
+  /**
+   * Runs one API call: failures end the session; output is flushed when the outermost call
+   * ends. Usage errors are the application's and are rethrown to it.
+   */
+  #run(fn: () => void): void {
+    this.#depth++;
+    let usage: SshError | undefined;
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof SshError && e.code === SSH_ERR.USAGE) usage = e;
+      else this.#fail(toSshError(e));
+    } finally {
+      this.#depth--;
+    }
+    if (this.#depth === 0) this.#flush();
+    if (usage) throw usage;
+  }
+
+  #flush(): void {
+    while (this.#out.length > 0 && !this.#closeCalled) {
+      const chunks = this.#out;
+      this.#out = [];
+      const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks);
+      if (this.#sendFn(this.#handle, bytes) !== 0) {
+        this.#out = [];
+        this.#depth++;
+        this.#fail(new SshError(SSH_ERR.SEND_FAILED, 'link', 'the transport could not send'));
+        this.#depth--;
+      }
+    }
+    if (this.#closeRequested && !this.#closeCalled) {
+      this.#closeCalled = true;
+      this.#out = [];
+      this.#closeFn(this.#handle);
+    }
+  }
+
+  // ---- ending -----------------------------------------------------------------------------
+
+  /** Ends the session with an error: DISCONNECT where one is owed, close once, then inert. */
+  #fail(err: SshError): void {
+    if (this.#state === 'closed') return;
+    this.#error = err;
+    if ((err.origin === 'peer' || err.origin === 'negotiation' || err.code === SSH_ERR.CALLBACK_FAILED || err.code === SSH_ERR.INTERNAL) && err.disconnectReason !== undefined) {
+      this.#sendDisconnect(err.disconnectReason, err.message);
+    }
+    this.#end(err);
+  }
+
+  #end(err?: SshError): void {
+    this.#state = 'closed';
+    this.#kex = undefined;
+    this.#closeRequested = true;
+    if (err) this.emit({ type: 'error', error: err });
+    this.emit({ type: 'closed' });
+  }
+
+  /*
+   * byte      SSH_MSG_DISCONNECT
+   * uint32    reason code
+   * string    description in ISO-10646 UTF-8 encoding
+   * string    language tag
+   */
+  #sendDisconnect(reason: number, description: string): void {
+    if (this.#closeCalled) return;
+    const w = new SshWriter(64 + description.length).byte(SSH_MSG.DISCONNECT).uint32(reason).string(description.slice(0, 512)).string('');
+    this.#sendPacket(w.finish());
+  }
+
+  // ---- input ------------------------------------------------------------------------------
+
+  #readIdentification(bytes: Uint8Array, offset: number): number {
+    const scan = scanIdentificationLine(bytes, offset, this.role === 'client');
+    switch (scan.kind) {
+      case 'need-more':
+        return 0;
+      case 'other-line':
+        if (++this.#preIdLines > LIMITS.PRE_IDENTIFICATION_LINES_MAX) {
+          throw peerError(SSH_ERR.LIMIT_EXCEEDED, 'too many lines before the identification', DISCONNECT_REASON.PROTOCOL_VERSION_NOT_SUPPORTED);
+        }
+        return scan.consumed;
+      case 'identification':
+        this.#peerId = scan.id;
+        this.#state = 'key-exchange';
+        this.emit({ type: 'identification', peer: scan.id });
+        return scan.consumed;
+    }
+  }
+
+  #readPacket(bytes: Uint8Array, offset: number): number {
+    const opener = this.#opener;
+    const available = bytes.length - offset;
+    if (available < opener.lengthFieldBytes) return 0;
+    const packetLength = opener.peekLength(this.#recvSeq, bytes.subarray(offset, offset + opener.lengthFieldBytes));
+    const aligned = opener.lengthExcludedFromAlignment ? packetLength : packetLength + 4;
+    if (packetLength < LIMITS.PACKET_LENGTH_MIN || packetLength > LIMITS.PACKET_LENGTH_MAX || aligned % opener.blockSize !== 0) {
+      throw peerError(SSH_ERR.BAD_PACKET_LENGTH, `impossible packet length ${packetLength}`);
+    }
+    const total = 4 + packetLength + opener.macLength;
+    if (available < total) return 0;
+    const body = opener.open(this.#recvSeq, bytes.subarray(offset, offset + total));
+    if (body === null) throw peerError(SSH_ERR.MAC_INVALID, 'message authentication failed', DISCONNECT_REASON.MAC_ERROR);
+    const padding = body[0]!;
+    const payloadLength = packetLength - padding - 1;
+    if (padding < 4 || payloadLength < 1) throw peerError(SSH_ERR.BAD_PADDING, `impossible padding length ${padding}`);
+    const seq = this.#recvSeq;
+    this.#recvSeq = (seq + 1) >>> 0;
+    this.#recvBytes += total;
+    this.#recvPackets++;
+    this.#dispatch(body.subarray(1, 1 + payloadLength), seq);
+    if (this.#state !== 'closed') this.#maybeRekey();
+    return total;
+  }
+
+  #peerPhase(): PeerPhase {
+    if (!this.#peerFinishedInitialKex) return this.#strict ? 'initial-kex-strict' : 'initial-kex';
+    const kex = this.#kex;
+    return kex?.receivedPeerKexInit && !kex.receivedNewKeys ? 'rekey' : 'open';
+  }
+
+  #dispatch(payload: Uint8Array, seq: number): void {
+    const type = payload[0]!;
+    const phase = this.#peerPhase();
+    switch (classify(phase, type)) {
+      case 'forbidden':
+        if (phase === 'initial-kex-strict') {
+          throw peerError(SSH_ERR.STRICT_KEX_VIOLATION, `strict key exchange: message ${type} during the initial key exchange`);
+        }
+        throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} is not allowed now`);
+      case 'kex':
+        return this.#onKexMessage(type, payload, seq);
+      case 'transport':
+        return this.#onGenericMessage(type, payload);
+      case 'service':
+        return this.#onServiceMessage(type, payload);
+      case 'upper':
+        if (!this.#serviceStarted) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} before the ssh-userauth service started`);
+        if (this.upper?.handleMessage(type, payload)) return;
+        return this.#sendUnimplemented(seq);
+      case 'unimplemented':
+        return this.#sendUnimplemented(seq);
+    }
+  }
+
+  #sendUnimplemented(seq: number): void {
+    this.#sendPacket(new SshWriter(8).byte(SSH_MSG.UNIMPLEMENTED).uint32(seq).finish());
+  }
+
+  #onGenericMessage(type: number, payload: Uint8Array): void {
+    const r = new SshReader(payload);
+    r.byte();
+    switch (type) {
+      case SSH_MSG.DISCONNECT: {
+        const reason = r.uint32();
+        const description = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(0, LIMITS.TEXT_MESSAGE_MAX);
+        this.#error = new SshError(SSH_ERR.PEER_DISCONNECTED, 'remote-disconnect', `peer disconnected (reason ${reason}): ${description}`, reason);
+        this.#state = 'closed';
+        this.#kex = undefined;
+        this.#closeRequested = true;
+        this.emit({ type: 'disconnected', reason, description });
+        this.emit({ type: 'closed' });
+        return;
+      }
+      case SSH_MSG.IGNORE:
+        return;
+      case SSH_MSG.UNIMPLEMENTED: {
+        const sequence = r.uint32();
+        r.finish();
+        this.emit({ type: 'unimplemented', sequence });
+        return;
+      }
+      case SSH_MSG.DEBUG: {
+        const alwaysDisplay = r.bool();
+        const message = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(0, LIMITS.TEXT_MESSAGE_MAX);
+        this.emit({ type: 'debug', message, alwaysDisplay });
+        return;
+      }
+    }
+  }
+
+  /*
+   * byte      SSH_MSG_SERVICE_REQUEST / SSH_MSG_SERVICE_ACCEPT
+   * string    service name
+   *
+   * byte      SSH_MSG_EXT_INFO (RFC 8308 §2.3)
+   * uint32    nr-extensions
+   * repeat:   string extension-name, string extension-value
+   */
+  #onServiceMessage(type: number, payload: Uint8Array): void {
+    const r = new SshReader(payload);
+    r.byte();
+    if (type === SSH_MSG.EXT_INFO) {
+      const count = r.uint32();
+      if (count > LIMITS.EXT_INFO_ENTRIES_MAX) throw peerError(SSH_ERR.LIMIT_EXCEEDED, `EXT_INFO with ${count} extensions`);
+      const extensions = new Map<string, Uint8Array>();
+      for (let i = 0; i < count; i++) extensions.set(r.ascii(256), r.string(LIMITS.NAME_LIST_BYTES_MAX).slice());
+      r.finish();
+      for (const [k, v] of extensions) this.#peerExtensions.set(k, v);
+      this.emit({ type: 'ext-info', extensions });
+      return;
+    }
+    const service = r.ascii(256);
+    r.finish();
+    if (type === SSH_MSG.SERVICE_REQUEST) {
+      if (this.role !== 'server' || this.#serviceStarted) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, 'unexpected SERVICE_REQUEST');
+      if (service !== USERAUTH_SERVICE) {
+        throw peerError(SSH_ERR.SERVICE_NOT_AVAILABLE, `service ${service} is not available`, DISCONNECT_REASON.SERVICE_NOT_AVAILABLE);
+      }
+      this.#sendPacket(new SshWriter(32).byte(SSH_MSG.SERVICE_ACCEPT).string(service).finish());
+    } else {
+      if (this.role !== 'client' || !this.#serviceRequested || this.#serviceStarted || service !== USERAUTH_SERVICE) {
+        throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `unexpected SERVICE_ACCEPT for ${service}`);
+      }
+    }
+    this.#serviceStarted = true;
+    this.emit({ type: 'service-accepted', service });
+    this.upper?.onServiceStarted?.();
+  }
+
+  // ---- key exchange -----------------------------------------------------------------------
+
+  #kexHost(): KexHost {
+    const self = this;
+    const isClient = this.role === 'client';
+    return {
+      role: this.role,
+      random: this.#random,
+      get clientId() {
+        return isClient ? self.ourId : self.#peerId!;
+      },
+      get serverId() {
+        return isClient ? self.#peerId! : self.ourId;
+      },
+      lists: this.#lists,
+      hostKeys: this.#hostKeys,
+      get sessionId() {
+        return self.#sessionId;
+      },
+      sendMessage: (payload) => this.#sendPacket(payload),
+      installSealer: (sealer) => this.#installSealer(sealer),
+      installOpener: (opener) => this.#installOpener(opener),
+      requestHostKeyVerdict: (info, answer) => this.#requestHostKeyVerdict(info, answer),
+    };
+  }
+
+  #startKex(initial: boolean): void {
+    const kex = new KeyExchange(this.#kexHost(), initial);
+    this.#kex = kex;
+    this.#sendPacket(kex.ourKexInit);
+  }
+
+  #onKexMessage(type: number, payload: Uint8Array, seq: number): void {
+    if (type === SSH_MSG.KEXINIT && this.#kex === undefined) {
+      this.#startKex(false);
+      this.emit({ type: 'rekey-started', initiator: 'peer' });
+    }
+    const kex = this.#kex;
+    if (!kex) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `key exchange message ${type} outside a key exchange`);
+    kex.receive(type, payload);
+    if (type === SSH_MSG.KEXINIT && kex.initial) {
+      this.#strict = kex.peerOffersStrict;
+      // PROTOCOL §1.10: in strict mode the peer's KEXINIT must be its very first packet.
+      if (this.#strict && seq !== 0) {
+        throw peerError(SSH_ERR.STRICT_KEX_VIOLATION, 'strict key exchange: KEXINIT was not the first packet');
+      }
+    }
+    if (kex.done && this.#kex === kex) this.#finishKex(kex);
+  }
+
+  #installSealer(sealer: PacketSealer): void {
+    this.#sealer = sealer;
+    if (this.#strict) this.#sendSeq = 0;
+    this.#sentBytes = 0;
+    this.#sentPackets = 0;
+    const kex = this.#kex;
+    if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo) this.#sendExtInfo();
+    if (kex && !kex.initial) {
+      this.emit({ type: 'writable' });
+      this.upper?.onWritable?.();
+    }
+  }
+
+  #installOpener(opener: PacketOpener): void {
+    this.#opener = opener;
+    if (this.#strict) this.#recvSeq = 0;
+    this.#recvBytes = 0;
+    this.#recvPackets = 0;
+    if (this.#kex?.initial) this.#peerFinishedInitialKex = true;
+  }
+
+  /* RFC 8308 §3.1: server-sig-algs lists the signature algorithms accepted for publickey auth. */
+  #sendExtInfo(): void {
+    const w = new SshWriter(256).byte(SSH_MSG.EXT_INFO).uint32(1);
+    w.string('server-sig-algs').nameList(SERVER_SIG_ALGS);
+    this.#sendPacket(w.finish());
+  }
+
+  #requestHostKeyVerdict(info: HostKeyInfo, answer: (ok: boolean, reason?: string) => void): void {
+    if (this.#kex && !this.#kex.initial) {
+      // A later exchange must present the key the application accepted (RFC 4253 §9).
+      if (!sameBytes(info.publicKey, this.#hostKeyBlob!)) {
+        throw new SshError(SSH_ERR.HOST_KEY_CHANGED, 'peer', `the server's host key changed during a re-exchange to ${info.fingerprint}`, DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE);
+      }
+      answer(true);
+      return;
+    }
+    if (this.#config.role !== 'client') throw new Error('host key verdict on a server');
+    const onHostKey = this.#config.onHostKey;
+    const request: HostKeyRequest = {
+      algorithm: info.algorithm,
+      keyType: info.keyType,
+      publicKey: info.publicKey.slice(),
+      fingerprint: info.fingerprint,
+      accept: () => this.#answer(() => answer(true)),
+      reject: (reason?: string) => this.#answer(() => answer(false, reason)),
+    };
+    this.#callOut(() => onHostKey(request, this.publicHandle));
+  }
+
+  /** Runs a request's answer: inside a call it joins that call; outside it is its own call. */
+  #answer(fn: () => void): void {
+    if (this.#state === 'closed') return;
+    const body = () => {
+      fn();
+      const kex = this.#kex;
+      if (kex?.done) this.#finishKex(kex);
+    };
+    if (this.#depth > 0) body();
+    else this.#run(body);
+  }
+
+  #finishKex(kex: KeyExchange): void {
+    this.#kex = undefined;
+    const algorithms = kex.algorithms!;
+    this.#algorithms = algorithms;
+    if (kex.initial) {
+      this.#sessionId = kex.exchangeHash;
+      this.#hostKeyBlob = kex.hostKeyBlob;
+      this.#state = 'established';
+      this.emit({ type: 'handshake-complete', algorithms });
+      if (this.role === 'client' && this.#state === 'established') {
+        this.#serviceRequested = true;
+        this.#sendPacket(new SshWriter(32).byte(SSH_MSG.SERVICE_REQUEST).string(USERAUTH_SERVICE).finish());
+      }
+    } else {
+      this.emit({ type: 'rekey-complete', algorithms });
+    }
+  }
+
+  #maybeRekey(): void {
+    if (this.#state !== 'established' || this.#kex) return;
+    if (
+      this.#sentBytes >= this.#rekeyBytes ||
+      this.#recvBytes >= this.#rekeyBytes ||
+      this.#sentPackets >= this.#rekeyPackets ||
+      this.#recvPackets >= this.#rekeyPackets
+    ) {
+      this.#startKex(false);
+      this.emit({ type: 'rekey-started', initiator: 'local' });
+    }
+  }
+
+  // ---- output -----------------------------------------------------------------------------
+
+  /** Frames, pads, seals and queues one message (RFC 4253 §6). */
+  #sendPacket(payload: Uint8Array): void {
+    if (this.#closeCalled) return;
+    const sealer = this.#sealer;
+    const block = sealer.blockSize;
+    const unpadded = payload.length + (sealer.lengthExcludedFromAlignment ? 1 : 5);
+    let padding = block - (unpadded % block);
+    if (padding < 4) padding += block;
+    const packetLength = 1 + payload.length + padding;
+    const packet = new Uint8Array(4 + packetLength);
+    new DataView(packet.buffer).setUint32(0, packetLength);
+    packet[4] = padding;
+    packet.set(payload, 5);
+    packet.set(this.#random(padding), 5 + payload.length);
+    const wire = sealer.seal(this.#sendSeq, packet);
+    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+    this.#sentBytes += wire.length;
+    this.#sentPackets++;
+    this.#out.push(wire);
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const lenientDecoder = new TextDecoder('utf-8');
+function lenientText(bytes: Uint8Array): string {
+  return lenientDecoder.decode(bytes);
+}
+
+function toSshError(e: unknown): SshError {
+  if (e instanceof SshError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new SshError(SSH_ERR.INTERNAL, 'local', `internal error: ${message}`, DISCONNECT_REASON.PROTOCOL_ERROR, { cause: e });
+}

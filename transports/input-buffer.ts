@@ -1,0 +1,102 @@
+/**
+ * @module
+ * The input buffer every transport shares: it keeps the unconsumed tail that
+ * `sessionReceive` left, appends new bytes without quadratic copying, and never nests
+ * `sessionReceive` for one session — bytes that arrive during a call are appended and the
+ * buffer loops instead (DESIGN.md contract §1, §5).
+ */
+
+/** The receive function an input buffer drives: `sessionReceive` bound to one session. */
+export type ReceiveFn = (bytes: Uint8Array) => number;
+
+/**
+ * Holds the bytes a session has not consumed yet.
+ *
+ * @example
+ * ```ts
+ * const input = new InputBuffer((bytes) => sessionReceive(session, bytes));
+ * socket.on('data', (chunk) => { if (input.push(chunk) < 0) socket.destroy(); });
+ * ```
+ */
+export class InputBuffer {
+  #receive: ReceiveFn | undefined;
+  #buf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #draining = false;
+  #ended = false;
+
+  /** `receive` may be given later with {@link InputBuffer.attach} (bytes are held until then). */
+  constructor(receive?: ReceiveFn) {
+    this.#receive = receive;
+  }
+
+  /** Bytes held, not yet consumed by the session. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
+  /** True once the session returned -1. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Sets the receive function and feeds it what arrived before. Returns as {@link InputBuffer.push}. */
+  attach(receive: ReceiveFn): number {
+    this.#receive = receive;
+    return this.#drain();
+  }
+
+  /**
+   * Appends a copy of `chunk` and feeds the session unless a feed is already running (then
+   * the running loop picks the bytes up). Returns -1 once the session has ended, else 0.
+   */
+  push(chunk: Uint8Array): number {
+    if (this.#ended) return -1;
+    this.#append(chunk);
+    return this.#drain();
+  }
+
+  #append(chunk: Uint8Array): void {
+    const need = this.#end + chunk.length;
+    if (need > this.#buf.length) {
+      const live = this.#end - this.#start;
+      // Never move bytes in place while a feed runs: the session may be reading them.
+      if (!this.#draining && live + chunk.length <= this.#buf.length / 2) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const next = new Uint8Array(Math.max(4096, (live + chunk.length) * 2));
+        next.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = next;
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
+
+  #drain(): number {
+    if (this.#ended) return -1;
+    const receive = this.#receive;
+    if (!receive || this.#draining) return 0;
+    this.#draining = true;
+    try {
+      while (this.#end > this.#start) {
+        const n = receive(this.#buf.subarray(this.#start, this.#end));
+        if (n < 0) {
+          this.#ended = true;
+          this.#start = this.#end = 0;
+          this.#buf = new Uint8Array(0);
+          return -1;
+        }
+        if (n === 0) break;
+        this.#start += n;
+      }
+      if (this.#start === this.#end) this.#start = this.#end = 0;
+    } finally {
+      this.#draining = false;
+    }
+    return 0;
+  }
+}
