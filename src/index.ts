@@ -4,6 +4,7 @@
  * bytes in through `sessionReceive`, bytes out through your `send` function.
  */
 
+export { DISCONNECT_REASON, type DisconnectReason, SSH_MSG } from './constants.js';
 export {
   DEFAULT_CIPHERS,
   DEFAULT_HOST_KEY,
@@ -18,13 +19,12 @@ export {
 export { fingerprintSha256 } from './crypto/host-key.js';
 export {
   generatePrivateKey,
+  type PrivateKey,
   parsePrivateKey,
   parsePublicKey,
-  type PrivateKey,
   privateKeyToPem,
   publicKeyToOpenSSH,
 } from './crypto/keys.js';
-export { DISCONNECT_REASON, type DisconnectReason, SSH_MSG } from './constants.js';
 export { type ErrorOrigin, SSH_ERR, SshError, type SshErrorCode } from './errors.js';
 export { LIMITS } from './limits.js';
 export {

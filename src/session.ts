@@ -7,9 +7,15 @@
 
 import { DISCONNECT_REASON } from './constants.js';
 import { fingerprintSha256 } from './crypto/host-key.js';
-import { usageError, type SshError } from './errors.js';
+import { type SshError, usageError } from './errors.js';
 import { Transport } from './transport/transport.js';
-import type { CloseFn, NegotiatedAlgorithms, SendFn, SessionConfig, SessionState } from './types.js';
+import type {
+  CloseFn,
+  NegotiatedAlgorithms,
+  SendFn,
+  SessionConfig,
+  SessionState,
+} from './types.js';
 
 declare const sessionBrand: unique symbol;
 
@@ -44,14 +50,23 @@ export function engineOf(session: Session): Transport {
  * });
  * ```
  */
-export function sessionCreate<H>(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<Session>): Session {
-  if (typeof send !== 'function' || typeof close !== 'function') throw usageError('send and close must be functions');
+export function sessionCreate<H>(
+  handle: H,
+  send: SendFn<H>,
+  close: CloseFn<H>,
+  config: SessionConfig<Session>,
+): Session {
+  if (typeof send !== 'function' || typeof close !== 'function')
+    throw usageError('send and close must be functions');
   if (config.role === 'client') {
     if (typeof config.onHostKey !== 'function') {
-      throw usageError('a client needs onHostKey: the session proceeds only after the application verified the host key');
+      throw usageError(
+        'a client needs onHostKey: the session proceeds only after the application verified the host key',
+      );
     }
   } else if (config.role === 'server') {
-    if (!Array.isArray(config.hostKeys) || config.hostKeys.length === 0) throw usageError('a server needs at least one host key');
+    if (!Array.isArray(config.hostKeys) || config.hostKeys.length === 0)
+      throw usageError('a server needs at least one host key');
   } else {
     throw usageError("config.role must be 'client' or 'server'");
   }

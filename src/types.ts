@@ -9,8 +9,8 @@ import type { RandomFn } from './crypto/types.js';
 import type { SshError } from './errors.js';
 import type { NegotiatedAlgorithms } from './transport/kexinit.js';
 
-export type { NegotiatedAlgorithms } from './transport/kexinit.js';
 export type { RandomFn } from './crypto/types.js';
+export type { NegotiatedAlgorithms } from './transport/kexinit.js';
 
 /** Put bytes on the wire. Return 0 when accepted, -1 when the link is dead. */
 export type SendFn<H> = (handle: H, bytes: Uint8Array) => 0 | -1;

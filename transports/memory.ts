@@ -145,7 +145,9 @@ function memoryClose(ep: MemoryEndpoint): void {
  * const client = a.create({ role: 'client', onHostKey: (r) => r.accept() });
  * ```
  */
-export function createMemoryLink(options: MemoryLinkOptions = {}): [MemoryEndpoint, MemoryEndpoint] {
+export function createMemoryLink(
+  options: MemoryLinkOptions = {},
+): [MemoryEndpoint, MemoryEndpoint] {
   const a = new MemoryEndpoint(options, 0);
   const b = new MemoryEndpoint(options, 1);
   a.peer = b;

@@ -37,12 +37,16 @@ export function scanIdentificationLine(
   const startsWithSsh =
     bytes.length - offset < 4
       ? isPrefixOfSsh(bytes, offset)
-      : bytes[offset] === 0x53 && bytes[offset + 1] === 0x53 && bytes[offset + 2] === 0x48 && bytes[offset + 3] === 0x2d;
+      : bytes[offset] === 0x53 &&
+        bytes[offset + 1] === 0x53 &&
+        bytes[offset + 2] === 0x48 &&
+        bytes[offset + 3] === 0x2d;
   if (end < 0) {
     if (limit - offset >= LIMITS.IDENTIFICATION_LINE_MAX) {
       throw versionError('identification line longer than 255 bytes');
     }
-    if (!peerIsServer && !startsWithSsh) throw versionError('client sent text before its identification');
+    if (!peerIsServer && !startsWithSsh)
+      throw versionError('client sent text before its identification');
     return { kind: 'need-more' };
   }
   const consumed = end + 1 - offset;
@@ -55,7 +59,8 @@ export function scanIdentificationLine(
   let id = '';
   for (let i = offset; i < lineEnd; i++) {
     const c = bytes[i]!;
-    if (c < 0x20 || c > 0x7e) throw versionError('identification line holds a control or non-ASCII byte');
+    if (c < 0x20 || c > 0x7e)
+      throw versionError('identification line holds a control or non-ASCII byte');
     id += String.fromCharCode(c);
   }
   const match = /^SSH-([^-\s]+)-(\S+)(?: .*)?$/.exec(id);
@@ -73,7 +78,11 @@ function isPrefixOfSsh(bytes: Uint8Array, offset: number): boolean {
 }
 
 function versionError(message: string) {
-  return peerError(SSH_ERR.PROTOCOL_VERSION, message, DISCONNECT_REASON.PROTOCOL_VERSION_NOT_SUPPORTED);
+  return peerError(
+    SSH_ERR.PROTOCOL_VERSION,
+    message,
+    DISCONNECT_REASON.PROTOCOL_VERSION_NOT_SUPPORTED,
+  );
 }
 
 /** Builds our identification line (without CR LF), checking RFC 4253 §4.2's rules. */

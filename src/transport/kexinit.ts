@@ -4,9 +4,9 @@
  * pseudo-algorithms of RFC 8308 §2.1 (ext-info) and OpenSSH PROTOCOL §1.10 (strict kex).
  */
 
+import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
 import { KEX_MARKERS } from '../crypto/algorithms.js';
 import { cipherInfo } from '../crypto/packet-protection.js';
-import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
 import { peerError, SSH_ERR } from '../errors.js';
 import { SshReader } from '../wire/reader.js';
 import { SshWriter } from '../wire/writer.js';
@@ -114,7 +114,11 @@ function choose(category: string, client: readonly string[], server: readonly st
   );
 }
 
-function chooseMac(cipher: string, client: readonly string[], server: readonly string[]): string | undefined {
+function chooseMac(
+  cipher: string,
+  client: readonly string[],
+  server: readonly string[],
+): string | undefined {
   // AEAD ciphers ignore the MAC lists (RFC 5647 §5.1; PROTOCOL.chacha20poly1305).
   if (cipherInfo(cipher)?.aead) return undefined;
   return choose('MAC', client, server);
@@ -122,17 +126,41 @@ function chooseMac(cipher: string, client: readonly string[], server: readonly s
 
 /** Negotiates per RFC 4253 §7.1: the first client algorithm the server also supports. */
 export function negotiate(client: KexInit, server: KexInit): NegotiatedAlgorithms {
-  const cipherClientToServer = choose('cipher (client to server)', client.cipherClientToServer, server.cipherClientToServer);
-  const cipherServerToClient = choose('cipher (server to client)', client.cipherServerToClient, server.cipherServerToClient);
+  const cipherClientToServer = choose(
+    'cipher (client to server)',
+    client.cipherClientToServer,
+    server.cipherClientToServer,
+  );
+  const cipherServerToClient = choose(
+    'cipher (server to client)',
+    client.cipherServerToClient,
+    server.cipherServerToClient,
+  );
   return {
     kex: choose('key exchange', client.kex, server.kex),
     hostKey: choose('host key', client.hostKey, server.hostKey),
     cipherClientToServer,
     cipherServerToClient,
-    macClientToServer: chooseMac(cipherClientToServer, client.macClientToServer, server.macClientToServer),
-    macServerToClient: chooseMac(cipherServerToClient, client.macServerToClient, server.macServerToClient),
-    compressionClientToServer: choose('compression', client.compressionClientToServer, server.compressionClientToServer),
-    compressionServerToClient: choose('compression', client.compressionServerToClient, server.compressionServerToClient),
+    macClientToServer: chooseMac(
+      cipherClientToServer,
+      client.macClientToServer,
+      server.macClientToServer,
+    ),
+    macServerToClient: chooseMac(
+      cipherServerToClient,
+      client.macServerToClient,
+      server.macServerToClient,
+    ),
+    compressionClientToServer: choose(
+      'compression',
+      client.compressionClientToServer,
+      server.compressionClientToServer,
+    ),
+    compressionServerToClient: choose(
+      'compression',
+      client.compressionServerToClient,
+      server.compressionServerToClient,
+    ),
   };
 }
 

@@ -5,20 +5,40 @@
  * the packet I/O; this file decides what to send and which keys to install.
  */
 
+import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
 import { KEX_MARKERS } from '../crypto/algorithms.js';
-import { fingerprintSha256, keyTypeOfAlgorithm, parsePublicKeyBlob, verifySignature } from '../crypto/host-key.js';
+import {
+  fingerprintSha256,
+  keyTypeOfAlgorithm,
+  parsePublicKeyBlob,
+  verifySignature,
+} from '../crypto/host-key.js';
 import { deriveKey } from '../crypto/kdf.js';
 import { kexAlgorithm } from '../crypto/kex.js';
 import type { PrivateKey } from '../crypto/keys.js';
 import { cipherInfo, createOpener, createSealer, macInfo } from '../crypto/packet-protection.js';
-import type { KexAlgorithm, KexExchange, KexHash, PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
-import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
+import type {
+  KexAlgorithm,
+  KexExchange,
+  KexHash,
+  PacketOpener,
+  PacketSealer,
+  RandomFn,
+} from '../crypto/types.js';
 import { peerError, SSH_ERR, SshError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { SshReader } from '../wire/reader.js';
 import { SshWriter } from '../wire/writer.js';
 import { exchangeHash } from './exchange-hash.js';
-import { decodeKexInit, encodeKexInit, guessWasWrong, type KexInit, type KexInitLists, negotiate, type NegotiatedAlgorithms } from './kexinit.js';
+import {
+  decodeKexInit,
+  encodeKexInit,
+  guessWasWrong,
+  type KexInit,
+  type KexInitLists,
+  type NegotiatedAlgorithms,
+  negotiate,
+} from './kexinit.js';
 
 /** What the key exchange needs from the transport that runs it. */
 export interface KexHost {
@@ -58,7 +78,11 @@ interface PendingKeys {
 type Step =
   | { readonly name: 'expect-peer-kexinit' }
   | { readonly name: 'expect-ecdh-init'; readonly alg: KexAlgorithm } // server
-  | { readonly name: 'expect-ecdh-reply'; readonly alg: KexAlgorithm; readonly exchange: KexExchange } // client
+  | {
+      readonly name: 'expect-ecdh-reply';
+      readonly alg: KexAlgorithm;
+      readonly exchange: KexExchange;
+    } // client
   | { readonly name: 'expect-host-key-verdict'; readonly keys: PendingKeys } // client
   | { readonly name: 'expect-newkeys'; readonly keys: PendingKeys }
   | { readonly name: 'done' };
@@ -89,7 +113,9 @@ export class KeyExchange {
     this.initial = initial;
     const markers: string[] = [];
     if (initial) {
-      markers.push(host.role === 'client' ? KEX_MARKERS.EXT_INFO_CLIENT : KEX_MARKERS.EXT_INFO_SERVER);
+      markers.push(
+        host.role === 'client' ? KEX_MARKERS.EXT_INFO_CLIENT : KEX_MARKERS.EXT_INFO_SERVER,
+      );
       markers.push(host.role === 'client' ? KEX_MARKERS.STRICT_CLIENT : KEX_MARKERS.STRICT_SERVER);
     }
     const lists = { ...host.lists, kex: [...host.lists.kex, ...markers] };
@@ -135,7 +161,8 @@ export class KeyExchange {
       return;
     }
     const step = this.#step;
-    if (step.name === 'expect-ecdh-init' && type === SSH_MSG.KEX_ECDH_INIT) return this.#onInit(step.alg, payload);
+    if (step.name === 'expect-ecdh-init' && type === SSH_MSG.KEX_ECDH_INIT)
+      return this.#onInit(step.alg, payload);
     if (step.name === 'expect-ecdh-reply' && type === SSH_MSG.KEX_ECDH_REPLY) {
       return this.#onReply(step.alg, step.exchange, payload);
     }
@@ -148,8 +175,10 @@ export class KeyExchange {
     const ours = decodeKexInit(this.ourKexInit);
     this.#peerKexInit = payload.slice();
     if (this.initial) {
-      const strictMarker = this.#host.role === 'client' ? KEX_MARKERS.STRICT_SERVER : KEX_MARKERS.STRICT_CLIENT;
-      const extMarker = this.#host.role === 'client' ? KEX_MARKERS.EXT_INFO_SERVER : KEX_MARKERS.EXT_INFO_CLIENT;
+      const strictMarker =
+        this.#host.role === 'client' ? KEX_MARKERS.STRICT_SERVER : KEX_MARKERS.STRICT_CLIENT;
+      const extMarker =
+        this.#host.role === 'client' ? KEX_MARKERS.EXT_INFO_SERVER : KEX_MARKERS.EXT_INFO_CLIENT;
       this.peerOffersStrict = peer.kex.includes(strictMarker);
       this.peerOffersExtInfo = peer.kex.includes(extMarker);
     }
@@ -222,7 +251,11 @@ export class KeyExchange {
     const info = parsePublicKeyBlob(hostKeyBlob);
     const keyType = keyTypeOfAlgorithm(agreed.hostKey);
     if (!info || info.type !== keyType) {
-      throw peerError(SSH_ERR.HOST_KEY_SIGNATURE_INVALID, `server host key is not a valid ${keyType ?? agreed.hostKey} key`, DISCONNECT_REASON.KEY_EXCHANGE_FAILED);
+      throw peerError(
+        SSH_ERR.HOST_KEY_SIGNATURE_INVALID,
+        `server host key is not a valid ${keyType ?? agreed.hostKey} key`,
+        DISCONNECT_REASON.KEY_EXCHANGE_FAILED,
+      );
     }
     const secret = exchange.computeSecret(serverPublic);
     const h = exchangeHash(alg.hash, {
@@ -237,7 +270,11 @@ export class KeyExchange {
       sharedSecret: secret,
     });
     if (!verifySignature(agreed.hostKey, hostKeyBlob, signature, h)) {
-      throw peerError(SSH_ERR.HOST_KEY_SIGNATURE_INVALID, `server's ${agreed.hostKey} signature over the exchange hash does not verify`, DISCONNECT_REASON.KEY_EXCHANGE_FAILED);
+      throw peerError(
+        SSH_ERR.HOST_KEY_SIGNATURE_INVALID,
+        `server's ${agreed.hostKey} signature over the exchange hash does not verify`,
+        DISCONNECT_REASON.KEY_EXCHANGE_FAILED,
+      );
     }
     this.#hash = h;
     this.#hostKeyBlob = hostKeyBlob;
@@ -255,7 +292,12 @@ export class KeyExchange {
       answered = true;
       if (this.#step.name !== 'expect-host-key-verdict') return;
       if (!ok) {
-        throw new SshError(SSH_ERR.HOST_KEY_REJECTED, 'negotiation', `host key ${hostInfo.fingerprint} rejected${reason ? `: ${reason}` : ''}`, DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE);
+        throw new SshError(
+          SSH_ERR.HOST_KEY_REJECTED,
+          'negotiation',
+          `host key ${hostInfo.fingerprint} rejected${reason ? `: ${reason}` : ''}`,
+          DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE,
+        );
       }
       this.#sendNewKeys(keys);
     });
@@ -294,12 +336,24 @@ export class KeyExchange {
     const s2c = cipherInfo(agreed.cipherServerToClient)!;
     const macC2s = agreed.macClientToServer ? macInfo(agreed.macClientToServer)!.keyLength : 0;
     const macS2c = agreed.macServerToClient ? macInfo(agreed.macServerToClient)!.keyLength : 0;
-    const clientKeys = { iv: derive('A', c2s.ivLength), key: derive('C', c2s.keyLength), macKey: derive('E', macC2s) };
-    const serverKeys = { iv: derive('B', s2c.ivLength), key: derive('D', s2c.keyLength), macKey: derive('F', macS2c) };
-    const toServer = () => createSealer(agreed.cipherClientToServer, agreed.macClientToServer, clientKeys);
-    const fromClient = () => createOpener(agreed.cipherClientToServer, agreed.macClientToServer, clientKeys);
-    const toClient = () => createSealer(agreed.cipherServerToClient, agreed.macServerToClient, serverKeys);
-    const fromServer = () => createOpener(agreed.cipherServerToClient, agreed.macServerToClient, serverKeys);
+    const clientKeys = {
+      iv: derive('A', c2s.ivLength),
+      key: derive('C', c2s.keyLength),
+      macKey: derive('E', macC2s),
+    };
+    const serverKeys = {
+      iv: derive('B', s2c.ivLength),
+      key: derive('D', s2c.keyLength),
+      macKey: derive('F', macS2c),
+    };
+    const toServer = () =>
+      createSealer(agreed.cipherClientToServer, agreed.macClientToServer, clientKeys);
+    const fromClient = () =>
+      createOpener(agreed.cipherClientToServer, agreed.macClientToServer, clientKeys);
+    const toClient = () =>
+      createSealer(agreed.cipherServerToClient, agreed.macServerToClient, serverKeys);
+    const fromServer = () =>
+      createOpener(agreed.cipherServerToClient, agreed.macServerToClient, serverKeys);
     return this.#host.role === 'client'
       ? { sealer: toServer(), opener: fromServer() }
       : { sealer: toClient(), opener: fromClient() };
@@ -312,7 +366,9 @@ function writePublic(w: SshWriter, alg: KexAlgorithm, value: Uint8Array): void {
 }
 
 function readPublic(r: SshReader, alg: KexAlgorithm): Uint8Array {
-  return alg.encoding === 'mpint' ? r.mpintPositive(LIMITS.DH_VALUE_BYTES_MAX).slice() : r.string(1024).slice();
+  return alg.encoding === 'mpint'
+    ? r.mpintPositive(LIMITS.DH_VALUE_BYTES_MAX).slice()
+    : r.string(1024).slice();
 }
 
 function unexpected(message: string): SshError {

@@ -55,7 +55,11 @@ export function classify(phase: PeerPhase, type: number): Verdict {
       if (type === SSH_MSG.KEXINIT) return 'kex';
       if (type === SSH_MSG.NEWKEYS || (type >= 30 && type <= 49)) return 'forbidden';
       if (GENERIC.has(type)) return 'transport';
-      if (type === SSH_MSG.SERVICE_REQUEST || type === SSH_MSG.SERVICE_ACCEPT || type === SSH_MSG.EXT_INFO) {
+      if (
+        type === SSH_MSG.SERVICE_REQUEST ||
+        type === SSH_MSG.SERVICE_ACCEPT ||
+        type === SSH_MSG.EXT_INFO
+      ) {
         return 'service';
       }
       if (type < 50) return 'unimplemented';

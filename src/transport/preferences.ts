@@ -3,14 +3,23 @@
  * Checks the application's algorithm preferences against what this library implements.
  */
 
-import { SUPPORTED_CIPHERS, SUPPORTED_HOST_KEY, SUPPORTED_KEX, SUPPORTED_MACS } from '../crypto/algorithms.js';
+import {
+  SUPPORTED_CIPHERS,
+  SUPPORTED_HOST_KEY,
+  SUPPORTED_KEX,
+  SUPPORTED_MACS,
+} from '../crypto/algorithms.js';
 import { usageError } from '../errors.js';
 import type { AlgorithmPreferences } from '../types.js';
 
 /** hmac-sha1 variants: implemented, never default, accepted only when listed explicitly. */
 const INSECURE_MACS = ['hmac-sha1', 'hmac-sha1-etm@openssh.com'];
 
-function check(kind: string, list: readonly string[] | undefined, supported: readonly string[]): readonly string[] | undefined {
+function check(
+  kind: string,
+  list: readonly string[] | undefined,
+  supported: readonly string[],
+): readonly string[] | undefined {
   if (list === undefined) return undefined;
   if (list.length === 0) throw usageError(`algorithms.${kind} is empty`);
   for (const name of list) {

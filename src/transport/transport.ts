@@ -5,20 +5,34 @@
  * exchange and rekey, and the one way a session ends (DESIGN.md contract §1–§6).
  */
 
-import { DEFAULT_CIPHERS, DEFAULT_COMPRESSION, DEFAULT_HOST_KEY, DEFAULT_KEX, DEFAULT_MACS, SERVER_SIG_ALGS } from '../crypto/algorithms.js';
+import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
+import {
+  DEFAULT_CIPHERS,
+  DEFAULT_COMPRESSION,
+  DEFAULT_HOST_KEY,
+  DEFAULT_KEX,
+  DEFAULT_MACS,
+  SERVER_SIG_ALGS,
+} from '../crypto/algorithms.js';
 import type { PrivateKey } from '../crypto/keys.js';
 import { createNoneOpener, createNoneSealer } from '../crypto/packet-protection.js';
 import { systemRandom } from '../crypto/random.js';
 import type { PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
-import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
 import { peerError, SSH_ERR, SshError } from '../errors.js';
 import { LIMITS, REKEY } from '../limits.js';
-import type { CloseFn, HostKeyRequest, SendFn, SessionConfig, SessionEvent, SessionState } from '../types.js';
+import type {
+  CloseFn,
+  HostKeyRequest,
+  SendFn,
+  SessionConfig,
+  SessionEvent,
+  SessionState,
+} from '../types.js';
 import { SshReader } from '../wire/reader.js';
 import { SshWriter } from '../wire/writer.js';
 import { buildIdentification, scanIdentificationLine } from './identification.js';
-import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
 import type { KexInitLists, NegotiatedAlgorithms } from './kexinit.js';
+import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
 import { classify, type PeerPhase } from './message-table.js';
 import { validateAlgorithms } from './preferences.js';
 
@@ -164,7 +178,11 @@ export class Transport<H = unknown> {
   /** sessionReceive: consumes whole units only; returns bytes consumed or -1. */
   receive(bytes: Uint8Array): number {
     if (this.#inReceive) {
-      throw new SshError(SSH_ERR.USAGE, 'local', 'sessionReceive called while already inside sessionReceive for this session');
+      throw new SshError(
+        SSH_ERR.USAGE,
+        'local',
+        'sessionReceive called while already inside sessionReceive for this session',
+      );
     }
     if (this.#state === 'closed') return -1;
     let consumed = 0;
@@ -173,7 +191,9 @@ export class Transport<H = unknown> {
       this.#run(() => {
         while (this.#state !== 'closed') {
           const n =
-            this.#peerId === undefined ? this.#readIdentification(bytes, consumed) : this.#readPacket(bytes, consumed);
+            this.#peerId === undefined
+              ? this.#readIdentification(bytes, consumed)
+              : this.#readPacket(bytes, consumed);
           if (n === 0) break;
           consumed += n;
         }
@@ -189,7 +209,9 @@ export class Transport<H = unknown> {
     if (this.#state === 'closed') return;
     this.#closeCalled = true; // the transport already knows; do not call close back
     this.#run(() => {
-      this.#fail(new SshError(SSH_ERR.CONNECTION_LOST, 'link', 'the link closed before the session ended'));
+      this.#fail(
+        new SshError(SSH_ERR.CONNECTION_LOST, 'link', 'the link closed before the session ended'),
+      );
     });
   }
 
@@ -205,7 +227,7 @@ export class Transport<H = unknown> {
   /** Starts a key re-exchange now. Returns false when one is running or the session is not established. */
   rekey(): boolean {
     if (this.#state !== 'established' || this.#kex) return false;
-    this.#run(() => this.#startKex(false));
+    this.#run(() => this.#startKex(false, 'local'));
     return true;
   }
 
@@ -232,7 +254,12 @@ export class Transport<H = unknown> {
   emit(event: SessionEvent): void {
     const cb = this.#config.onEvent;
     if (!cb) return;
-    if (this.#state === 'closed' && event.type !== 'error' && event.type !== 'closed' && event.type !== 'disconnected') {
+    if (
+      this.#state === 'closed' &&
+      event.type !== 'error' &&
+      event.type !== 'closed' &&
+      event.type !== 'disconnected'
+    ) {
       return;
     }
     this.#callOut(() => cb(event, this.publicHandle));
@@ -246,7 +273,13 @@ export class Transport<H = unknown> {
       if (e instanceof SshError && e.origin !== 'local') throw e;
       const message = e instanceof Error ? e.message : String(e);
       this.#fail(
-        new SshError(SSH_ERR.CALLBACK_FAILED, 'local', `an application callback threw: ${message}`, DISCONNECT_REASON.BY_APPLICATION, { cause: e }),
+        new SshError(
+          SSH_ERR.CALLBACK_FAILED,
+          'local',
+          `an application callback threw: ${message}`,
+          DISCONNECT_REASON.BY_APPLICATION,
+          { cause: e },
+        ),
       );
     }
   }
@@ -295,7 +328,13 @@ export class Transport<H = unknown> {
   #fail(err: SshError): void {
     if (this.#state === 'closed') return;
     this.#error = err;
-    if ((err.origin === 'peer' || err.origin === 'negotiation' || err.code === SSH_ERR.CALLBACK_FAILED || err.code === SSH_ERR.INTERNAL) && err.disconnectReason !== undefined) {
+    if (
+      (err.origin === 'peer' ||
+        err.origin === 'negotiation' ||
+        err.code === SSH_ERR.CALLBACK_FAILED ||
+        err.code === SSH_ERR.INTERNAL) &&
+      err.disconnectReason !== undefined
+    ) {
       this.#sendDisconnect(err.disconnectReason, err.message);
     }
     this.#end(err);
@@ -317,7 +356,11 @@ export class Transport<H = unknown> {
    */
   #sendDisconnect(reason: number, description: string): void {
     if (this.#closeCalled) return;
-    const w = new SshWriter(64 + description.length).byte(SSH_MSG.DISCONNECT).uint32(reason).string(description.slice(0, 512)).string('');
+    const w = new SshWriter(64 + description.length)
+      .byte(SSH_MSG.DISCONNECT)
+      .uint32(reason)
+      .string(description.slice(0, 512))
+      .string('');
     this.#sendPacket(w.finish());
   }
 
@@ -330,7 +373,11 @@ export class Transport<H = unknown> {
         return 0;
       case 'other-line':
         if (++this.#preIdLines > LIMITS.PRE_IDENTIFICATION_LINES_MAX) {
-          throw peerError(SSH_ERR.LIMIT_EXCEEDED, 'too many lines before the identification', DISCONNECT_REASON.PROTOCOL_VERSION_NOT_SUPPORTED);
+          throw peerError(
+            SSH_ERR.LIMIT_EXCEEDED,
+            'too many lines before the identification',
+            DISCONNECT_REASON.PROTOCOL_VERSION_NOT_SUPPORTED,
+          );
         }
         return scan.consumed;
       case 'identification':
@@ -345,18 +392,31 @@ export class Transport<H = unknown> {
     const opener = this.#opener;
     const available = bytes.length - offset;
     if (available < opener.lengthFieldBytes) return 0;
-    const packetLength = opener.peekLength(this.#recvSeq, bytes.subarray(offset, offset + opener.lengthFieldBytes));
+    const packetLength = opener.peekLength(
+      this.#recvSeq,
+      bytes.subarray(offset, offset + opener.lengthFieldBytes),
+    );
     const aligned = opener.lengthExcludedFromAlignment ? packetLength : packetLength + 4;
-    if (packetLength < LIMITS.PACKET_LENGTH_MIN || packetLength > LIMITS.PACKET_LENGTH_MAX || aligned % opener.blockSize !== 0) {
+    if (
+      packetLength < LIMITS.PACKET_LENGTH_MIN ||
+      packetLength > LIMITS.PACKET_LENGTH_MAX ||
+      aligned % opener.blockSize !== 0
+    ) {
       throw peerError(SSH_ERR.BAD_PACKET_LENGTH, `impossible packet length ${packetLength}`);
     }
     const total = 4 + packetLength + opener.macLength;
     if (available < total) return 0;
     const body = opener.open(this.#recvSeq, bytes.subarray(offset, offset + total));
-    if (body === null) throw peerError(SSH_ERR.MAC_INVALID, 'message authentication failed', DISCONNECT_REASON.MAC_ERROR);
+    if (body === null)
+      throw peerError(
+        SSH_ERR.MAC_INVALID,
+        'message authentication failed',
+        DISCONNECT_REASON.MAC_ERROR,
+      );
     const padding = body[0]!;
     const payloadLength = packetLength - padding - 1;
-    if (padding < 4 || payloadLength < 1) throw peerError(SSH_ERR.BAD_PADDING, `impossible padding length ${padding}`);
+    if (padding < 4 || payloadLength < 1)
+      throw peerError(SSH_ERR.BAD_PADDING, `impossible padding length ${padding}`);
     const seq = this.#recvSeq;
     this.#recvSeq = (seq + 1) >>> 0;
     this.#recvBytes += total;
@@ -378,7 +438,10 @@ export class Transport<H = unknown> {
     switch (classify(phase, type)) {
       case 'forbidden':
         if (phase === 'initial-kex-strict') {
-          throw peerError(SSH_ERR.STRICT_KEX_VIOLATION, `strict key exchange: message ${type} during the initial key exchange`);
+          throw peerError(
+            SSH_ERR.STRICT_KEX_VIOLATION,
+            `strict key exchange: message ${type} during the initial key exchange`,
+          );
         }
         throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} is not allowed now`);
       case 'kex':
@@ -388,12 +451,35 @@ export class Transport<H = unknown> {
       case 'service':
         return this.#onServiceMessage(type, payload);
       case 'upper':
-        if (!this.#serviceStarted) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} before the ssh-userauth service started`);
-        if (this.upper?.handleMessage(type, payload)) return;
-        return this.#sendUnimplemented(seq);
+        if (!this.#serviceStarted)
+          throw peerError(
+            SSH_ERR.UNEXPECTED_MESSAGE,
+            `message ${type} before the ssh-userauth service started`,
+          );
+        if (this.upper) {
+          if (this.upper.handleMessage(type, payload)) return;
+          return this.#sendUnimplemented(seq);
+        }
+        return this.#withoutUpperLayer(type, seq);
       case 'unimplemented':
         return this.#sendUnimplemented(seq);
     }
+  }
+
+  /**
+   * With no authentication layer attached, a server refuses every USERAUTH_REQUEST with an
+   * empty method list (RFC 4252 §5.1) and a client accepts nothing.
+   */
+  #withoutUpperLayer(type: number, seq: number): void {
+    if (this.role === 'server' && type === SSH_MSG.USERAUTH_REQUEST) {
+      this.#sendPacket(
+        new SshWriter(16).byte(SSH_MSG.USERAUTH_FAILURE).nameList([]).bool(false).finish(),
+      );
+      return;
+    }
+    if (type < 128)
+      throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} is not expected now`);
+    this.#sendUnimplemented(seq);
   }
 
   #sendUnimplemented(seq: number): void {
@@ -406,8 +492,16 @@ export class Transport<H = unknown> {
     switch (type) {
       case SSH_MSG.DISCONNECT: {
         const reason = r.uint32();
-        const description = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(0, LIMITS.TEXT_MESSAGE_MAX);
-        this.#error = new SshError(SSH_ERR.PEER_DISCONNECTED, 'remote-disconnect', `peer disconnected (reason ${reason}): ${description}`, reason);
+        const description = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(
+          0,
+          LIMITS.TEXT_MESSAGE_MAX,
+        );
+        this.#error = new SshError(
+          SSH_ERR.PEER_DISCONNECTED,
+          'remote-disconnect',
+          `peer disconnected (reason ${reason}): ${description}`,
+          reason,
+        );
         this.#state = 'closed';
         this.#kex = undefined;
         this.#closeRequested = true;
@@ -425,7 +519,10 @@ export class Transport<H = unknown> {
       }
       case SSH_MSG.DEBUG: {
         const alwaysDisplay = r.bool();
-        const message = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(0, LIMITS.TEXT_MESSAGE_MAX);
+        const message = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(
+          0,
+          LIMITS.TEXT_MESSAGE_MAX,
+        );
         this.emit({ type: 'debug', message, alwaysDisplay });
         return;
       }
@@ -445,9 +542,11 @@ export class Transport<H = unknown> {
     r.byte();
     if (type === SSH_MSG.EXT_INFO) {
       const count = r.uint32();
-      if (count > LIMITS.EXT_INFO_ENTRIES_MAX) throw peerError(SSH_ERR.LIMIT_EXCEEDED, `EXT_INFO with ${count} extensions`);
+      if (count > LIMITS.EXT_INFO_ENTRIES_MAX)
+        throw peerError(SSH_ERR.LIMIT_EXCEEDED, `EXT_INFO with ${count} extensions`);
       const extensions = new Map<string, Uint8Array>();
-      for (let i = 0; i < count; i++) extensions.set(r.ascii(256), r.string(LIMITS.NAME_LIST_BYTES_MAX).slice());
+      for (let i = 0; i < count; i++)
+        extensions.set(r.ascii(256), r.string(LIMITS.NAME_LIST_BYTES_MAX).slice());
       r.finish();
       for (const [k, v] of extensions) this.#peerExtensions.set(k, v);
       this.emit({ type: 'ext-info', extensions });
@@ -456,13 +555,23 @@ export class Transport<H = unknown> {
     const service = r.ascii(256);
     r.finish();
     if (type === SSH_MSG.SERVICE_REQUEST) {
-      if (this.role !== 'server' || this.#serviceStarted) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, 'unexpected SERVICE_REQUEST');
+      if (this.role !== 'server' || this.#serviceStarted)
+        throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, 'unexpected SERVICE_REQUEST');
       if (service !== USERAUTH_SERVICE) {
-        throw peerError(SSH_ERR.SERVICE_NOT_AVAILABLE, `service ${service} is not available`, DISCONNECT_REASON.SERVICE_NOT_AVAILABLE);
+        throw peerError(
+          SSH_ERR.SERVICE_NOT_AVAILABLE,
+          `service ${service} is not available`,
+          DISCONNECT_REASON.SERVICE_NOT_AVAILABLE,
+        );
       }
       this.#sendPacket(new SshWriter(32).byte(SSH_MSG.SERVICE_ACCEPT).string(service).finish());
     } else {
-      if (this.role !== 'client' || !this.#serviceRequested || this.#serviceStarted || service !== USERAUTH_SERVICE) {
+      if (
+        this.role !== 'client' ||
+        !this.#serviceRequested ||
+        this.#serviceStarted ||
+        service !== USERAUTH_SERVICE
+      ) {
         throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `unexpected SERVICE_ACCEPT for ${service}`);
       }
     }
@@ -497,25 +606,32 @@ export class Transport<H = unknown> {
     };
   }
 
-  #startKex(initial: boolean): void {
+  #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
     const kex = new KeyExchange(this.#kexHost(), initial);
     this.#kex = kex;
     this.#sendPacket(kex.ourKexInit);
+    if (!initial) this.emit({ type: 'rekey-started', initiator });
   }
 
   #onKexMessage(type: number, payload: Uint8Array, seq: number): void {
     if (type === SSH_MSG.KEXINIT && this.#kex === undefined) {
-      this.#startKex(false);
-      this.emit({ type: 'rekey-started', initiator: 'peer' });
+      this.#startKex(false, 'peer');
     }
     const kex = this.#kex;
-    if (!kex) throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `key exchange message ${type} outside a key exchange`);
+    if (!kex)
+      throw peerError(
+        SSH_ERR.UNEXPECTED_MESSAGE,
+        `key exchange message ${type} outside a key exchange`,
+      );
     kex.receive(type, payload);
     if (type === SSH_MSG.KEXINIT && kex.initial) {
       this.#strict = kex.peerOffersStrict;
       // PROTOCOL §1.10: in strict mode the peer's KEXINIT must be its very first packet.
       if (this.#strict && seq !== 0) {
-        throw peerError(SSH_ERR.STRICT_KEX_VIOLATION, 'strict key exchange: KEXINIT was not the first packet');
+        throw peerError(
+          SSH_ERR.STRICT_KEX_VIOLATION,
+          'strict key exchange: KEXINIT was not the first packet',
+        );
       }
     }
     if (kex.done && this.#kex === kex) this.#finishKex(kex);
@@ -553,7 +669,12 @@ export class Transport<H = unknown> {
     if (this.#kex && !this.#kex.initial) {
       // A later exchange must present the key the application accepted (RFC 4253 §9).
       if (!sameBytes(info.publicKey, this.#hostKeyBlob!)) {
-        throw new SshError(SSH_ERR.HOST_KEY_CHANGED, 'peer', `the server's host key changed during a re-exchange to ${info.fingerprint}`, DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE);
+        throw new SshError(
+          SSH_ERR.HOST_KEY_CHANGED,
+          'peer',
+          `the server's host key changed during a re-exchange to ${info.fingerprint}`,
+          DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE,
+        );
       }
       answer(true);
       return;
@@ -594,7 +715,9 @@ export class Transport<H = unknown> {
       this.emit({ type: 'handshake-complete', algorithms });
       if (this.role === 'client' && this.#state === 'established') {
         this.#serviceRequested = true;
-        this.#sendPacket(new SshWriter(32).byte(SSH_MSG.SERVICE_REQUEST).string(USERAUTH_SERVICE).finish());
+        this.#sendPacket(
+          new SshWriter(32).byte(SSH_MSG.SERVICE_REQUEST).string(USERAUTH_SERVICE).finish(),
+        );
       }
     } else {
       this.emit({ type: 'rekey-complete', algorithms });
@@ -609,8 +732,7 @@ export class Transport<H = unknown> {
       this.#sentPackets >= this.#rekeyPackets ||
       this.#recvPackets >= this.#rekeyPackets
     ) {
-      this.#startKex(false);
-      this.emit({ type: 'rekey-started', initiator: 'local' });
+      this.#startKex(false, 'local');
     }
   }
 
@@ -664,5 +786,11 @@ function lenientText(bytes: Uint8Array): string {
 function toSshError(e: unknown): SshError {
   if (e instanceof SshError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  return new SshError(SSH_ERR.INTERNAL, 'local', `internal error: ${message}`, DISCONNECT_REASON.PROTOCOL_ERROR, { cause: e });
+  return new SshError(
+    SSH_ERR.INTERNAL,
+    'local',
+    `internal error: ${message}`,
+    DISCONNECT_REASON.PROTOCOL_ERROR,
+    { cause: e },
+  );
 }

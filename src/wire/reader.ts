@@ -5,8 +5,8 @@
  * trailing bytes. Failures throw {@link SshError} with code `SSH_ERR_MALFORMED_MESSAGE`.
  */
 
-import { LIMITS } from '../limits.js';
 import { peerError, SSH_ERR, type SshError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -105,9 +105,11 @@ export class SshReader {
     const s = this.ascii(LIMITS.NAME_LIST_BYTES_MAX);
     if (s.length === 0) return [];
     const names = s.split(',');
-    if (names.length > LIMITS.NAME_LIST_ENTRIES_MAX) throw malformed('name-list has too many names');
+    if (names.length > LIMITS.NAME_LIST_ENTRIES_MAX)
+      throw malformed('name-list has too many names');
     for (const n of names) {
-      if (n.length === 0 || n.length > 64) throw malformed('name-list has an empty or overlong name');
+      if (n.length === 0 || n.length > 64)
+        throw malformed('name-list has an empty or overlong name');
     }
     return names;
   }
@@ -118,7 +120,10 @@ export class SshReader {
    */
   mpint(max?: number): Uint8Array {
     const b = this.string(max);
-    if (b.length >= 2 && ((b[0] === 0 && (b[1]! & 0x80) === 0) || (b[0] === 0xff && (b[1]! & 0x80) !== 0))) {
+    if (
+      b.length >= 2 &&
+      ((b[0] === 0 && (b[1]! & 0x80) === 0) || (b[0] === 0xff && (b[1]! & 0x80) !== 0))
+    ) {
       throw malformed('non-minimal mpint');
     }
     return b;
