@@ -227,7 +227,7 @@ describe('hostile input ends the session once, cleanly, with a typed error', () 
           const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort(
             (a, b) => a - b,
           );
-          let pending = new Uint8Array(0);
+          let pending: Uint8Array = new Uint8Array(0);
           let last = 0;
           for (const p of [...points, input.length]) {
             pending = concatBytes(pending, input.subarray(last, p));
