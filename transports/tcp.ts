@@ -1,0 +1,86 @@
+/**
+ * @module
+ * TCP (and any node:net socket, including Unix domain sockets) as the link of a session:
+ * the input buffer feeds `sessionReceive`, `send` writes to the socket, `close` ends it.
+ */
+
+import net from 'node:net';
+import {
+  type Session,
+  type SessionConfig,
+  sessionClose,
+  sessionCreate,
+  sessionReceive,
+} from '../src/index.js';
+import { InputBuffer } from './input-buffer.js';
+
+function send(socket: net.Socket, bytes: Uint8Array): 0 | -1 {
+  if (socket.destroyed || !socket.writable) return -1;
+  socket.write(bytes);
+  return 0;
+}
+
+function close(socket: net.Socket): void {
+  socket.end();
+  // A peer that never closes its side must not keep the socket alive forever.
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+/**
+ * Runs a session over a connected (or connecting) socket.
+ *
+ * @example
+ * ```ts
+ * const session = attachSocket(net.connect(22, 'example.org'), { role: 'client', onHostKey });
+ * ```
+ */
+export function attachSocket(socket: net.Socket, config: SessionConfig<Session>): Session {
+  const input = new InputBuffer();
+  socket.setNoDelay(true);
+  const session = sessionCreate(socket, send, close, config);
+  input.attach((bytes) => sessionReceive(session, bytes));
+  socket.on('data', (chunk: Uint8Array) => {
+    if (input.push(chunk) < 0) socket.destroy();
+  });
+  socket.on('close', () => sessionClose(session));
+  socket.on('error', () => {
+    // 'close' follows every 'error'; the session hears it there.
+  });
+  return session;
+}
+
+/**
+ * Connects to `host:port` and runs a client session on the socket.
+ *
+ * @example
+ * ```ts
+ * const session = connectTcp({ host: '127.0.0.1', port: 22 }, { role: 'client', onHostKey });
+ * ```
+ */
+export function connectTcp(
+  target: { readonly host?: string; readonly port: number },
+  config: SessionConfig<Session>,
+): Session {
+  return attachSocket(net.connect(target.port, target.host ?? '127.0.0.1'), config);
+}
+
+/**
+ * Listens on `host:port` and runs a server session for each connection.
+ *
+ * @example
+ * ```ts
+ * const server = listenTcp({ port: 2222 }, () => ({ role: 'server', hostKeys: [key] }));
+ * ```
+ */
+export function listenTcp(
+  where: { readonly host?: string; readonly port: number },
+  configFor: (socket: net.Socket) => SessionConfig<Session>,
+  onSession?: (session: Session, socket: net.Socket) => void,
+): net.Server {
+  const server = net.createServer((socket) => {
+    const session = attachSocket(socket, configFor(socket));
+    onSession?.(session, socket);
+  });
+  server.listen(where.port, where.host ?? '127.0.0.1');
+  return server;
+}
