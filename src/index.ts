@@ -16,8 +16,9 @@ export {
   SUPPORTED_KEX,
   SUPPORTED_MACS,
 } from './crypto/algorithms.js';
-export { fingerprintSha256 } from './crypto/host-key.js';
+export { fingerprintSha256, type PublicKeyType } from './crypto/host-key.js';
 export {
+  type GeneratedKeyType,
   generatePrivateKey,
   type PrivateKey,
   parsePrivateKey,

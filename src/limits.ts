@@ -3,6 +3,7 @@
  * Every bound on a peer-controlled size or count, in one place, each with its source.
  */
 
+/** Bounds on peer-controlled sizes and counts; SPEC.md lists each with its source. */
 export const LIMITS = {
   /** Longest identification line incl. CR LF: 255 bytes (RFC 4253 §4.2). */
   IDENTIFICATION_LINE_MAX: 255,
