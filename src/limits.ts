@@ -9,8 +9,6 @@ export const LIMITS = {
   IDENTIFICATION_LINE_MAX: 255,
   /** Lines a server may send before its identification; OpenSSH allows 1024 (sshd.c precedent). */
   PRE_IDENTIFICATION_LINES_MAX: 1024,
-  /** Bytes of pre-identification text in total (64 KiB: a bound so a server cannot stream forever). */
-  PRE_IDENTIFICATION_BYTES_MAX: 64 * 1024,
   /**
    * Largest packet_length accepted: 256 KiB, the largest OpenSSH accepts (PACKET_MAX_SIZE);
    * RFC 4253 §6.1 requires at least 35000.
@@ -24,19 +22,16 @@ export const LIMITS = {
   NAME_LIST_ENTRIES_MAX: 256,
   /** Extensions in one SSH_MSG_EXT_INFO (RFC 8308 sets none; OpenSSH caps at 1024). */
   EXT_INFO_ENTRIES_MAX: 64,
-  /** Largest DISCONNECT/DEBUG description we deliver, in bytes. */
+  /**
+   * Control messages (window adjustments, requests, opens, closes) the core holds while a key
+   * exchange pauses upper-layer traffic; bounded by channels × a few messages in practice.
+   */
+  PENDING_CONTROL_MESSAGES_MAX: 4096,
+  /** Longest DISCONNECT/DEBUG description we deliver, in UTF-16 code units (longer text is cut). */
   TEXT_MESSAGE_MAX: 8 * 1024,
   /** Largest modulus accepted in a DH public value, in bytes (8192-bit groups). */
   DH_VALUE_BYTES_MAX: 1024 + 1,
 } as const;
 
-/**
- * Rekey thresholds (RFC 4344 §3.1/§3.2): rekey after 2^(L/4) cipher blocks per key
- * (L = block size in bits, so 2^32 blocks = 64 GiB for AES) and after 2^31 packets.
- */
-export const REKEY = {
-  PACKETS: 2 ** 31,
-  blocksFor(blockSizeBytes: number): number {
-    return 2 ** ((blockSizeBytes * 8) / 4);
-  },
-} as const;
+/** Rekey after 2^31 packets in either direction (RFC 4344 §3.1). */
+export const REKEY_PACKETS = 2 ** 31;

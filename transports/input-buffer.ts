@@ -25,6 +25,7 @@ export class InputBuffer {
   #end = 0;
   #draining = false;
   #ended = false;
+  #onDrained: (() => void) | undefined;
 
   /** `receive` may be given later with {@link InputBuffer.attach} (bytes are held until then). */
   constructor(receive?: ReceiveFn) {
@@ -55,6 +56,23 @@ export class InputBuffer {
     if (this.#ended) return -1;
     this.#append(chunk);
     return this.#drain();
+  }
+
+  /**
+   * Runs `fn` once every byte held so far has been fed: at once when no feed is running,
+   * else when the running feed finishes. A transport uses it to report a closed link only
+   * after the bytes that arrived before the close were seen by the session.
+   */
+  afterDrain(fn: () => void): void {
+    if (!this.#draining) {
+      fn();
+      return;
+    }
+    const previous = this.#onDrained;
+    this.#onDrained = () => {
+      previous?.();
+      fn();
+    };
   }
 
   #append(chunk: Uint8Array): void {
@@ -96,7 +114,10 @@ export class InputBuffer {
       if (this.#start === this.#end) this.#start = this.#end = 0;
     } finally {
       this.#draining = false;
+      const after = this.#onDrained;
+      this.#onDrained = undefined;
+      after?.();
     }
-    return 0;
+    return this.#ended ? -1 : 0;
   }
 }

@@ -77,11 +77,12 @@ export class MemoryEndpoint {
     if (this.closed) return;
     this.closed = true;
     const peer = this.peer;
-    const tell = () => {
-      if (peer.closed) return;
-      peer.closed = true;
-      if (peer.session) sessionClose(peer.session);
-    };
+    const tell = () =>
+      peer.input.afterDrain(() => {
+        if (peer.closed) return;
+        peer.closed = true;
+        if (peer.session) sessionClose(peer.session);
+      });
     if (this.#options.delivery === 'deferred') {
       this.#pending++;
       setImmediate(() => {

@@ -56,8 +56,11 @@ export const DEFAULT_MACS = [
   'hmac-sha2-512',
 ] as const;
 
+/** HMAC-SHA1 (RFC 4253 §6.4): implemented for old peers, used only when listed explicitly. */
+export const INSECURE_MACS = ['hmac-sha1-etm@openssh.com', 'hmac-sha1'] as const;
+
 /** Every MAC implemented. */
-export const SUPPORTED_MACS = [...DEFAULT_MACS] as const;
+export const SUPPORTED_MACS = [...DEFAULT_MACS, ...INSECURE_MACS] as const;
 
 /** Compression: only none (compression before encryption invites length side channels). */
 export const DEFAULT_COMPRESSION = ['none'] as const;

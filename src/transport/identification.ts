@@ -5,7 +5,7 @@
  */
 
 import { DISCONNECT_REASON } from '../constants.js';
-import { peerError, SSH_ERR } from '../errors.js';
+import { peerError, SSH_ERR, usageError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 
 /** The outcome of looking for one line at the front of the input. */
@@ -88,11 +88,11 @@ function versionError(message: string) {
 /** Builds our identification line (without CR LF), checking RFC 4253 §4.2's rules. */
 export function buildIdentification(software: string, comments?: string): string {
   if (!/^[\x21-\x2c\x2e-\x7e]+$/.test(software)) {
-    throw new TypeError('softwareVersion must be printable US-ASCII without spaces or minus signs');
+    throw usageError('softwareVersion must be printable US-ASCII without spaces or minus signs');
   }
   const id = `SSH-2.0-${software}${comments ? ` ${comments}` : ''}`;
   if (id.length + 2 > LIMITS.IDENTIFICATION_LINE_MAX || /[\r\n]/.test(id)) {
-    throw new TypeError('identification is longer than 255 bytes or holds CR/LF');
+    throw usageError('identification is longer than 255 bytes or holds CR/LF');
   }
   return id;
 }

@@ -7,7 +7,7 @@
 import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
 import { KEX_MARKERS } from '../crypto/algorithms.js';
 import { cipherInfo } from '../crypto/packet-protection.js';
-import { peerError, SSH_ERR } from '../errors.js';
+import { SSH_ERR, SshError } from '../errors.js';
 import { SshReader } from '../wire/reader.js';
 import { SshWriter } from '../wire/writer.js';
 
@@ -107,8 +107,9 @@ function choose(category: string, client: readonly string[], server: readonly st
   for (const name of client) {
     if (!PSEUDO.has(name) && server.includes(name)) return name;
   }
-  throw peerError(
+  throw new SshError(
     SSH_ERR.NO_COMMON_ALGORITHM,
+    'negotiation',
     `no common ${category} algorithm; client offered [${client.join(',')}], server offered [${server.join(',')}]`,
     DISCONNECT_REASON.KEY_EXCHANGE_FAILED,
   );

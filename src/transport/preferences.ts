@@ -12,9 +12,6 @@ import {
 import { usageError } from '../errors.js';
 import type { AlgorithmPreferences } from '../types.js';
 
-/** hmac-sha1 variants: implemented, never default, accepted only when listed explicitly. */
-const INSECURE_MACS = ['hmac-sha1', 'hmac-sha1-etm@openssh.com'];
-
 function check(
   kind: string,
   list: readonly string[] | undefined,
@@ -34,7 +31,7 @@ export function validateAlgorithms(prefs: AlgorithmPreferences | undefined): Alg
   const kex = check('kex', prefs?.kex, SUPPORTED_KEX);
   const hostKey = check('hostKey', prefs?.hostKey, SUPPORTED_HOST_KEY);
   const cipher = check('cipher', prefs?.cipher, SUPPORTED_CIPHERS);
-  const mac = check('mac', prefs?.mac, [...SUPPORTED_MACS, ...INSECURE_MACS]);
+  const mac = check('mac', prefs?.mac, SUPPORTED_MACS);
   if (kex) out.kex = kex;
   if (hostKey) out.hostKey = hostKey;
   if (cipher) out.cipher = cipher;

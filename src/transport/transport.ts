@@ -18,8 +18,8 @@ import type { PrivateKey } from '../crypto/keys.js';
 import { createNoneOpener, createNoneSealer } from '../crypto/packet-protection.js';
 import { systemRandom } from '../crypto/random.js';
 import type { PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
-import { peerError, SSH_ERR, SshError } from '../errors.js';
-import { LIMITS, REKEY } from '../limits.js';
+import { peerError, SSH_ERR, SshError, usageError } from '../errors.js';
+import { LIMITS, REKEY_PACKETS } from '../limits.js';
 import type {
   CloseFn,
   HostKeyRequest,
@@ -98,6 +98,7 @@ export class Transport<H = unknown> {
   #peerExtensions = new Map<string, Uint8Array>();
   #serviceStarted = false;
   #serviceRequested = false;
+  #controlQueue: Uint8Array[] = [];
   upper: UpperLayer | undefined;
 
   constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
@@ -125,8 +126,11 @@ export class Transport<H = unknown> {
       compressionClientToServer: DEFAULT_COMPRESSION,
       compressionServerToClient: DEFAULT_COMPRESSION,
     };
+    if (config.role === 'server' && this.#lists.hostKey.length === 0) {
+      throw usageError('no host key can sign with any of the allowed host-key algorithms');
+    }
     this.#rekeyBytes = config.rekeyAfterBytes ?? DEFAULT_REKEY_BYTES;
-    this.#rekeyPackets = config.rekeyAfterPackets ?? REKEY.PACKETS;
+    this.#rekeyPackets = config.rekeyAfterPackets ?? REKEY_PACKETS;
     this.ourId = buildIdentification(config.softwareVersion ?? DEFAULT_SOFTWARE);
   }
 
@@ -232,8 +236,9 @@ export class Transport<H = unknown> {
   }
 
   /**
-   * Sends one upper-layer message (50–255). Returns false, sending nothing, while a key
-   * exchange pauses upper-layer traffic or the session is not established.
+   * Sends one upper-layer message (50–255) that carries application data. Returns false,
+   * sending nothing, while a key exchange pauses upper-layer traffic or the session is not
+   * established: application data is never queued (DESIGN.md contract §3).
    */
   sendUpper(payload: Uint8Array): boolean {
     if (!this.canSendUpper) return false;
@@ -242,6 +247,34 @@ export class Transport<H = unknown> {
       this.#maybeRekey();
     });
     return true;
+  }
+
+  /**
+   * Sends one upper-layer control message (requests, window adjustments, channel opens and
+   * closes). While a key exchange pauses upper-layer traffic it waits, in order, in a queue
+   * bounded by LIMITS.PENDING_CONTROL_MESSAGES_MAX, and leaves right after our NEWKEYS.
+   */
+  sendControl(payload: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    if (this.canSendUpper && this.#controlQueue.length === 0) {
+      this.#run(() => {
+        this.#sendPacket(payload);
+        this.#maybeRekey();
+      });
+      return;
+    }
+    if (this.#controlQueue.length >= LIMITS.PENDING_CONTROL_MESSAGES_MAX) {
+      this.#run(() => {
+        throw new SshError(
+          SSH_ERR.LIMIT_EXCEEDED,
+          'local',
+          'too many control messages waiting for a key exchange',
+          DISCONNECT_REASON.BY_APPLICATION,
+        );
+      });
+      return;
+    }
+    this.#controlQueue.push(payload);
   }
 
   /** Runs `fn` as the body of an API call whose failures end the session (for the upper layer). */
@@ -262,11 +295,11 @@ export class Transport<H = unknown> {
     ) {
       return;
     }
-    this.#callOut(() => cb(event, this.publicHandle));
+    this.callOut(() => cb(event, this.publicHandle));
   }
 
   /** Calls application code; an exception from it ends the session with SSH_ERR_CALLBACK_FAILED. */
-  #callOut(fn: () => void): void {
+  callOut(fn: () => void): void {
     try {
       fn();
     } catch (e) {
@@ -506,6 +539,7 @@ export class Transport<H = unknown> {
         this.#kex = undefined;
         this.#closeRequested = true;
         this.emit({ type: 'disconnected', reason, description });
+        this.emit({ type: 'error', error: this.#error });
         this.emit({ type: 'closed' });
         return;
       }
@@ -645,6 +679,9 @@ export class Transport<H = unknown> {
     const kex = this.#kex;
     if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo) this.#sendExtInfo();
     if (kex && !kex.initial) {
+      const queued = this.#controlQueue;
+      this.#controlQueue = [];
+      for (const payload of queued) this.#sendPacket(payload);
       this.emit({ type: 'writable' });
       this.upper?.onWritable?.();
     }
@@ -686,17 +723,27 @@ export class Transport<H = unknown> {
       keyType: info.keyType,
       publicKey: info.publicKey.slice(),
       fingerprint: info.fingerprint,
-      accept: () => this.#answer(() => answer(true)),
-      reject: (reason?: string) => this.#answer(() => answer(false, reason)),
+      accept: () => this.answer(() => answer(true)),
+      reject: (reason?: string) => this.answer(() => answer(false, reason)),
     };
-    this.#callOut(() => onHostKey(request, this.publicHandle));
+    this.callOut(() => onHostKey(request, this.publicHandle));
   }
 
-  /** Runs a request's answer: inside a call it joins that call; outside it is its own call. */
-  #answer(fn: () => void): void {
+  /**
+   * Runs the application's answer to a request, now or later: inside a running call it joins
+   * that call, otherwise it is its own call. A protocol failure it causes ends the session
+   * and is never thrown at the application; usage errors are.
+   */
+  answer(fn: () => void): void {
     if (this.#state === 'closed') return;
     const body = () => {
-      fn();
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof SshError && e.code === SSH_ERR.USAGE) throw e;
+        this.#fail(toSshError(e));
+        return;
+      }
       const kex = this.#kex;
       if (kex?.done) this.#finishKex(kex);
     };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KEX_MARKERS } from '../../src/crypto/algorithms.js';
 import {
   DISCONNECT_REASON,
+  generatePrivateKey,
   type Session,
   type SessionEvent,
   SSH_ERR,
@@ -384,16 +385,35 @@ describe('host-key verification', () => {
   });
 
   it('ends the session when the server presents another host key in a rekey', () => {
-    const keys = [hostKey('ed25519'), hostKey('ecdsa-p256')];
+    const keys = [hostKey('ed25519')];
     const pair = makePair({ server: { hostKeys: keys } });
     expect(sessionState(pair.client)).toBe('established');
-    // Swap the key the server signs with: only a hostile or confused server would.
-    (keys as unknown as unknown[]).reverse();
-    keys[0] = hostKey('ecdsa-p256');
-    keys[1] = hostKey('ed25519');
+    // A server that signs a re-exchange with another key of the same type.
+    keys[0] = generatePrivateKey('ed25519');
     sessionRekey(pair.client);
-    // The server still negotiates ssh-ed25519, so it keeps using the same key: the check passes.
-    expect(sessionState(pair.client)).toBe('established');
+    expect(sessionLastError(pair.client)?.code).toBe(SSH_ERR.HOST_KEY_CHANGED);
+    expect(sessionLastError(pair.server)?.code).toBe(SSH_ERR.PEER_DISCONNECTED);
+    expect(sessionLastError(pair.server)?.disconnectReason).toBe(
+      DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE,
+    );
+  });
+
+  it('ends the session when the application rejects the key and catches nothing', () => {
+    let thrown: unknown;
+    const pair = makePair({
+      client: {
+        onHostKey: (r) => {
+          try {
+            r.reject('unknown host');
+          } catch (e) {
+            thrown = e;
+          }
+        },
+      },
+    });
+    expect(thrown).toBeUndefined();
+    expect(sessionLastError(pair.client)?.code).toBe(SSH_ERR.HOST_KEY_REJECTED);
+    expect(sessionState(pair.client)).toBe('closed');
   });
 });
 
