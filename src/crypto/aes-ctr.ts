@@ -6,27 +6,13 @@
  */
 
 import { type Cipher, createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { allocBytes, asBytes } from './bytes.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 /** The hash functions behind the HMACs SSH negotiates. */
 export type HmacHash = 'sha1' | 'sha256' | 'sha512';
 
 const BLOCK = 16;
-
-/**
- * A buffer of its own for `n` bytes that the caller overwrites completely: not a slice of
- * Node's shared pool, and not zero-filled when large (zeroing 32 KiB costs more than the copy).
- */
-function allocBytes(n: number): Uint8Array {
-  if (n < 1024) return new Uint8Array(n);
-  const b = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
-}
-
-/** A plain Uint8Array view of a node Buffer, so `slice()` copies as callers expect. */
-function asBytes(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /** The MAC of RFC 4253 §6.4: `mac = MAC(key, uint32 sequence_number ‖ data)`. */
 export interface PacketMac {

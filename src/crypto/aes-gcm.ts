@@ -6,6 +6,7 @@
  */
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { allocBytes, asBytes } from './bytes.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 /** The node:crypto names of the AES-GCM variants SSH uses. */
@@ -13,21 +14,6 @@ export type GcmAlgorithm = 'aes-128-gcm' | 'aes-256-gcm';
 
 const TAG_LENGTH = 16;
 const IV_LENGTH = 12;
-
-/**
- * A buffer of its own for `n` bytes that the caller overwrites completely: not a slice of
- * Node's shared pool, and not zero-filled when large (zeroing 32 KiB costs more than the copy).
- */
-function allocBytes(n: number): Uint8Array {
-  if (n < 1024) return new Uint8Array(n);
-  const b = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
-}
-
-/** A plain Uint8Array view of a node Buffer, so `slice()` copies as callers expect. */
-function asBytes(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /**
  * Encrypts `plaintext` with AES-GCM and writes `ciphertext ‖ tag` into `out` at `offset`.

@@ -6,6 +6,7 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
+import { allocBytes } from './bytes.js';
 import { type ChaChaPolyProvider, defaultChaChaPoly } from './poly1305.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
@@ -13,16 +14,6 @@ const KEY_LENGTH = 64;
 const TAG_LENGTH = 16;
 /** Input for deriving the Poly1305 key: the first 32 keystream bytes at block counter 0. */
 const ZERO_32 = new Uint8Array(32);
-
-/**
- * A buffer of its own for `n` bytes that the caller overwrites completely: not a slice of
- * Node's shared pool, and not zero-filled when large (zeroing 32 KiB costs more than the copy).
- */
-function allocBytes(n: number): Uint8Array {
-  if (n < 1024) return new Uint8Array(n);
-  const b = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
-}
 
 /** Splits the 64-byte key by offset: bytes 0–31 payload (K_2), bytes 32–63 length (K_1). */
 function splitKey(key: Uint8Array): { main: Uint8Array; length: Uint8Array } {
