@@ -99,6 +99,7 @@ export class Transport<H = unknown> {
   #serviceStarted = false;
   #serviceRequested = false;
   #controlQueue: Uint8Array[] = [];
+  #kexInitSeq = -1;
   upper: UpperLayer | undefined;
 
   constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
@@ -548,6 +549,15 @@ export class Transport<H = unknown> {
       case SSH_MSG.UNIMPLEMENTED: {
         const sequence = r.uint32();
         r.finish();
+        if (this.#kex && !this.#kex.receivedPeerKexInit && sequence === this.#kexInitSeq) {
+          // A peer that refuses our KEXINIT (sshd does before authentication) would leave
+          // the exchange, and our upper-layer traffic, paused forever.
+          throw peerError(
+            SSH_ERR.KEX_FAILED,
+            'the peer refused the key re-exchange (UNIMPLEMENTED for our KEXINIT)',
+            DISCONNECT_REASON.KEY_EXCHANGE_FAILED,
+          );
+        }
         this.emit({ type: 'unimplemented', sequence });
         return;
       }
@@ -643,6 +653,7 @@ export class Transport<H = unknown> {
   #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
     const kex = new KeyExchange(this.#kexHost(), initial);
     this.#kex = kex;
+    this.#kexInitSeq = this.#sendSeq;
     this.#sendPacket(kex.ourKexInit);
     if (!initial) this.emit({ type: 'rekey-started', initiator });
   }
