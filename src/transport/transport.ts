@@ -12,7 +12,6 @@ import {
   DEFAULT_HOST_KEY,
   DEFAULT_KEX,
   DEFAULT_MACS,
-  SERVER_SIG_ALGS,
 } from '../crypto/algorithms.js';
 import type { PrivateKey } from '../crypto/keys.js';
 import { createNoneOpener, createNoneSealer } from '../crypto/packet-protection.js';
@@ -28,12 +27,23 @@ import type {
   SessionEvent,
   SessionState,
 } from '../types.js';
-import { SshReader } from '../wire/reader.js';
-import { SshWriter } from '../wire/writer.js';
+import { concatPackets, openPacket, sealPacket } from './binary-packet.js';
 import { buildIdentification, scanIdentificationLine } from './identification.js';
 import type { KexInitLists, NegotiatedAlgorithms } from './kexinit.js';
 import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
 import { classify, type PeerPhase } from './message-table.js';
+import {
+  decodeDebug,
+  decodeDisconnect,
+  decodeExtInfo,
+  decodeService,
+  decodeUnimplemented,
+  encodeDisconnect,
+  encodeServerExtInfo,
+  encodeService,
+  encodeUnimplemented,
+  encodeUserauthFailureNoMethods,
+} from './messages.js';
 import { validateAlgorithms } from './preferences.js';
 
 /** What the authentication and connection layers plug into (messages 50–255). */
@@ -341,7 +351,7 @@ export class Transport<H = unknown> {
     while (this.#out.length > 0 && !this.#closeCalled) {
       const chunks = this.#out;
       this.#out = [];
-      const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks);
+      const bytes = chunks.length === 1 ? chunks[0]! : concatPackets(chunks);
       if (this.#sendFn(this.#handle, bytes) !== 0) {
         this.#out = [];
         this.#depth++;
@@ -382,20 +392,9 @@ export class Transport<H = unknown> {
     this.emit({ type: 'closed' });
   }
 
-  /*
-   * byte      SSH_MSG_DISCONNECT
-   * uint32    reason code
-   * string    description in ISO-10646 UTF-8 encoding
-   * string    language tag
-   */
   #sendDisconnect(reason: number, description: string): void {
     if (this.#closeCalled) return;
-    const w = new SshWriter(64 + description.length)
-      .byte(SSH_MSG.DISCONNECT)
-      .uint32(reason)
-      .string(description.slice(0, 512))
-      .string('');
-    this.#sendPacket(w.finish());
+    this.#sendPacket(encodeDisconnect({ reason, description }));
   }
 
   // ---- input ------------------------------------------------------------------------------
@@ -423,41 +422,15 @@ export class Transport<H = unknown> {
   }
 
   #readPacket(bytes: Uint8Array, offset: number): number {
-    const opener = this.#opener;
-    const available = bytes.length - offset;
-    if (available < opener.lengthFieldBytes) return 0;
-    const packetLength = opener.peekLength(
-      this.#recvSeq,
-      bytes.subarray(offset, offset + opener.lengthFieldBytes),
-    );
-    const aligned = opener.lengthExcludedFromAlignment ? packetLength : packetLength + 4;
-    if (
-      packetLength < LIMITS.PACKET_LENGTH_MIN ||
-      packetLength > LIMITS.PACKET_LENGTH_MAX ||
-      aligned % opener.blockSize !== 0
-    ) {
-      throw peerError(SSH_ERR.BAD_PACKET_LENGTH, `impossible packet length ${packetLength}`);
-    }
-    const total = 4 + packetLength + opener.macLength;
-    if (available < total) return 0;
-    const body = opener.open(this.#recvSeq, bytes.subarray(offset, offset + total));
-    if (body === null)
-      throw peerError(
-        SSH_ERR.MAC_INVALID,
-        'message authentication failed',
-        DISCONNECT_REASON.MAC_ERROR,
-      );
-    const padding = body[0]!;
-    const payloadLength = packetLength - padding - 1;
-    if (padding < 4 || payloadLength < 1)
-      throw peerError(SSH_ERR.BAD_PADDING, `impossible padding length ${padding}`);
+    const packet = openPacket(this.#opener, this.#recvSeq, bytes, offset);
+    if (!packet) return 0;
     const seq = this.#recvSeq;
     this.#recvSeq = (seq + 1) >>> 0;
-    this.#recvBytes += total;
+    this.#recvBytes += packet.consumed;
     this.#recvPackets++;
-    this.#dispatch(body.subarray(1, 1 + payloadLength), seq);
+    this.#dispatch(packet.payload, seq);
     if (this.#state !== 'closed') this.#maybeRekey();
-    return total;
+    return packet.consumed;
   }
 
   #peerPhase(): PeerPhase {
@@ -506,9 +479,7 @@ export class Transport<H = unknown> {
    */
   #withoutUpperLayer(type: number, seq: number): void {
     if (this.role === 'server' && type === SSH_MSG.USERAUTH_REQUEST) {
-      this.#sendPacket(
-        new SshWriter(16).byte(SSH_MSG.USERAUTH_FAILURE).nameList([]).bool(false).finish(),
-      );
+      this.#sendPacket(encodeUserauthFailureNoMethods());
       return;
     }
     if (type < 128)
@@ -517,38 +488,32 @@ export class Transport<H = unknown> {
   }
 
   #sendUnimplemented(seq: number): void {
-    this.#sendPacket(new SshWriter(8).byte(SSH_MSG.UNIMPLEMENTED).uint32(seq).finish());
+    this.#sendPacket(encodeUnimplemented(seq));
   }
 
   #onGenericMessage(type: number, payload: Uint8Array): void {
-    const r = new SshReader(payload);
-    r.byte();
     switch (type) {
       case SSH_MSG.DISCONNECT: {
-        const reason = r.uint32();
-        const description = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(
-          0,
-          LIMITS.TEXT_MESSAGE_MAX,
-        );
-        this.#error = new SshError(
+        const { reason, description } = decodeDisconnect(payload);
+        const error = new SshError(
           SSH_ERR.PEER_DISCONNECTED,
           'remote-disconnect',
           `peer disconnected (reason ${reason}): ${description}`,
           reason,
         );
+        this.#error = error;
         this.#state = 'closed';
         this.#kex = undefined;
         this.#closeRequested = true;
         this.emit({ type: 'disconnected', reason, description });
-        this.emit({ type: 'error', error: this.#error });
+        this.emit({ type: 'error', error });
         this.emit({ type: 'closed' });
         return;
       }
       case SSH_MSG.IGNORE:
         return;
       case SSH_MSG.UNIMPLEMENTED: {
-        const sequence = r.uint32();
-        r.finish();
+        const sequence = decodeUnimplemented(payload);
         if (this.#kex && !this.#kex.receivedPeerKexInit && sequence === this.#kexInitSeq) {
           // A peer that refuses our KEXINIT (sshd does before authentication) would leave
           // the exchange, and our upper-layer traffic, paused forever.
@@ -561,46 +526,24 @@ export class Transport<H = unknown> {
         this.emit({ type: 'unimplemented', sequence });
         return;
       }
-      case SSH_MSG.DEBUG: {
-        const alwaysDisplay = r.bool();
-        const message = lenientText(r.string(LIMITS.PACKET_LENGTH_MAX)).slice(
-          0,
-          LIMITS.TEXT_MESSAGE_MAX,
-        );
-        this.emit({ type: 'debug', message, alwaysDisplay });
+      case SSH_MSG.DEBUG:
+        this.emit({ type: 'debug', ...decodeDebug(payload) });
         return;
-      }
     }
   }
 
-  /*
-   * byte      SSH_MSG_SERVICE_REQUEST / SSH_MSG_SERVICE_ACCEPT
-   * string    service name
-   *
-   * byte      SSH_MSG_EXT_INFO (RFC 8308 §2.3)
-   * uint32    nr-extensions
-   * repeat:   string extension-name, string extension-value
-   */
   #onServiceMessage(type: number, payload: Uint8Array): void {
-    const r = new SshReader(payload);
-    r.byte();
     if (type === SSH_MSG.EXT_INFO) {
-      const count = r.uint32();
-      if (count > LIMITS.EXT_INFO_ENTRIES_MAX)
-        throw peerError(SSH_ERR.LIMIT_EXCEEDED, `EXT_INFO with ${count} extensions`);
-      const extensions = new Map<string, Uint8Array>();
-      for (let i = 0; i < count; i++)
-        extensions.set(r.ascii(256), r.string(LIMITS.NAME_LIST_BYTES_MAX).slice());
-      r.finish();
+      const extensions = decodeExtInfo(payload);
       for (const [k, v] of extensions) this.#peerExtensions.set(k, v);
       this.emit({ type: 'ext-info', extensions });
       return;
     }
-    const service = r.ascii(256);
-    r.finish();
+    const service = decodeService(payload);
     if (type === SSH_MSG.SERVICE_REQUEST) {
-      if (this.role !== 'server' || this.#serviceStarted)
+      if (this.role !== 'server' || this.#serviceStarted) {
         throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, 'unexpected SERVICE_REQUEST');
+      }
       if (service !== USERAUTH_SERVICE) {
         throw peerError(
           SSH_ERR.SERVICE_NOT_AVAILABLE,
@@ -608,16 +551,14 @@ export class Transport<H = unknown> {
           DISCONNECT_REASON.SERVICE_NOT_AVAILABLE,
         );
       }
-      this.#sendPacket(new SshWriter(32).byte(SSH_MSG.SERVICE_ACCEPT).string(service).finish());
-    } else {
-      if (
-        this.role !== 'client' ||
-        !this.#serviceRequested ||
-        this.#serviceStarted ||
-        service !== USERAUTH_SERVICE
-      ) {
-        throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `unexpected SERVICE_ACCEPT for ${service}`);
-      }
+      this.#sendPacket(encodeService(SSH_MSG.SERVICE_ACCEPT, service));
+    } else if (
+      this.role !== 'client' ||
+      !this.#serviceRequested ||
+      this.#serviceStarted ||
+      service !== USERAUTH_SERVICE
+    ) {
+      throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `unexpected SERVICE_ACCEPT for ${service}`);
     }
     this.#serviceStarted = true;
     this.emit({ type: 'service-accepted', service });
@@ -688,7 +629,8 @@ export class Transport<H = unknown> {
     this.#sentBytes = 0;
     this.#sentPackets = 0;
     const kex = this.#kex;
-    if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo) this.#sendExtInfo();
+    if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo)
+      this.#sendPacket(encodeServerExtInfo());
     if (kex && !kex.initial) {
       const queued = this.#controlQueue;
       this.#controlQueue = [];
@@ -704,13 +646,6 @@ export class Transport<H = unknown> {
     this.#recvBytes = 0;
     this.#recvPackets = 0;
     if (this.#kex?.initial) this.#peerFinishedInitialKex = true;
-  }
-
-  /* RFC 8308 §3.1: server-sig-algs lists the signature algorithms accepted for publickey auth. */
-  #sendExtInfo(): void {
-    const w = new SshWriter(256).byte(SSH_MSG.EXT_INFO).uint32(1);
-    w.string('server-sig-algs').nameList(SERVER_SIG_ALGS);
-    this.#sendPacket(w.finish());
   }
 
   #requestHostKeyVerdict(info: HostKeyInfo, answer: (ok: boolean, reason?: string) => void): void {
@@ -773,9 +708,7 @@ export class Transport<H = unknown> {
       this.emit({ type: 'handshake-complete', algorithms });
       if (this.role === 'client' && this.#state === 'established') {
         this.#serviceRequested = true;
-        this.#sendPacket(
-          new SshWriter(32).byte(SSH_MSG.SERVICE_REQUEST).string(USERAUTH_SERVICE).finish(),
-        );
+        this.#sendPacket(encodeService(SSH_MSG.SERVICE_REQUEST, USERAUTH_SERVICE));
       }
     } else {
       this.emit({ type: 'rekey-complete', algorithms });
@@ -799,18 +732,7 @@ export class Transport<H = unknown> {
   /** Frames, pads, seals and queues one message (RFC 4253 §6). */
   #sendPacket(payload: Uint8Array): void {
     if (this.#closeCalled) return;
-    const sealer = this.#sealer;
-    const block = sealer.blockSize;
-    const unpadded = payload.length + (sealer.lengthExcludedFromAlignment ? 1 : 5);
-    let padding = block - (unpadded % block);
-    if (padding < 4) padding += block;
-    const packetLength = 1 + payload.length + padding;
-    const packet = new Uint8Array(4 + packetLength);
-    new DataView(packet.buffer).setUint32(0, packetLength);
-    packet[4] = padding;
-    packet.set(payload, 5);
-    packet.set(this.#random(padding), 5 + payload.length);
-    const wire = sealer.seal(this.#sendSeq, packet);
+    const wire = sealPacket(this.#sealer, this.#sendSeq, payload, this.#random);
     this.#sendSeq = (this.#sendSeq + 1) >>> 0;
     this.#sentBytes += wire.length;
     this.#sentPackets++;
@@ -818,27 +740,10 @@ export class Transport<H = unknown> {
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-const lenientDecoder = new TextDecoder('utf-8');
-function lenientText(bytes: Uint8Array): string {
-  return lenientDecoder.decode(bytes);
 }
 
 function toSshError(e: unknown): SshError {
