@@ -48,6 +48,10 @@ export const SSH_ERR = {
   LIMIT_EXCEEDED: 'SSH_ERR_LIMIT_EXCEEDED',
   /** The peer asked for a service this side does not offer. */
   SERVICE_NOT_AVAILABLE: 'SSH_ERR_SERVICE_NOT_AVAILABLE',
+  /** Client: every configured authentication method failed or was cancelled. */
+  AUTH_FAILED: 'SSH_ERR_AUTH_FAILED',
+  /** Server: the client failed authentication `maxAuthAttempts` times. */
+  AUTH_ATTEMPTS_EXCEEDED: 'SSH_ERR_AUTH_ATTEMPTS_EXCEEDED',
   /** The peer sent SSH_MSG_DISCONNECT. */
   PEER_DISCONNECTED: 'SSH_ERR_PEER_DISCONNECTED',
   /** The transport reported the link closed (sessionClose) before a graceful end. */

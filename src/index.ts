@@ -4,6 +4,72 @@
  * bytes in through `sessionReceive`, bytes out through your `send` function.
  */
 
+export type {
+  AuthEvent,
+  AuthMethodName,
+  AuthRequest,
+  ClientAuthConfig,
+  ClientAuthMethod,
+  KeyboardInteractivePrompt,
+  KeyboardInteractivePromptInfo,
+  KeyboardInteractiveRequest,
+  PasswordRequest,
+  ServerAuthConfig,
+  ServerAuthMethodName,
+  Signer,
+  SignRequest,
+} from './auth/types.js';
+export {
+  channelClose,
+  channelConsume,
+  channelEof,
+  channelOpenDirectStreamlocal,
+  channelOpenDirectTcpip,
+  channelOpenSession,
+  channelRemoteWindow,
+  channelRequest,
+  channelRequestEnv,
+  channelRequestExec,
+  channelRequestPty,
+  channelRequestShell,
+  channelRequestSubsystem,
+  channelSendEow,
+  channelSendExitSignal,
+  channelSendExitStatus,
+  channelSignal,
+  channelState,
+  channelWindow,
+  channelWindowChange,
+  channelWrite,
+  channelWriteExtended,
+} from './connection/api.js';
+export { CHANNEL_TYPE, SSH_EXTENDED_DATA, SSH_OPEN } from './connection/constants.js';
+export type { GlobalResultFn } from './connection/global-requests.js';
+export type { ExitSignalOptions, PtyOptions, WindowChangeOptions } from './connection/requests.js';
+export {
+  sessionCancelForwardStreamlocal,
+  sessionCancelForwardTcpip,
+  sessionForwardStreamlocal,
+  sessionForwardTcpip,
+  sessionGlobalRequest,
+  sessionNoMoreSessions,
+  sessionOpenForwardedStreamlocal,
+  sessionOpenForwardedTcpip,
+} from './connection/session-api.js';
+export type {
+  Channel,
+  ChannelEvent,
+  ChannelOpenRequest,
+  ChannelOpenTarget,
+  ChannelOptions,
+  ChannelRequest,
+  ChannelState,
+  ConnectionConfig,
+  GlobalRequest,
+  GlobalRequestAcceptOptions,
+  ParsedChannelRequest,
+  ParsedGlobalRequest,
+} from './connection/types.js';
 export { DISCONNECT_REASON, type DisconnectReason, SSH_MSG } from './constants.js';
 export {
   DEFAULT_CIPHERS,
@@ -32,6 +98,7 @@ export { LIMITS } from './limits.js';
 export {
   type Session,
   sessionAlgorithms,
+  sessionAuthenticate,
   sessionClose,
   sessionCreate,
   sessionDisconnect,

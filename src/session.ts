@@ -5,6 +5,7 @@
  * and go out through the `send` function given to {@link sessionCreate}.
  */
 
+import type { ClientAuthConfig } from './auth/types.js';
 import { DISCONNECT_REASON } from './constants.js';
 import { fingerprintSha256 } from './crypto/host-key.js';
 import { type SshError, usageError } from './errors.js';
@@ -16,6 +17,7 @@ import type {
   SessionConfig,
   SessionState,
 } from './types.js';
+import { attachUpperLayers, UpperLayers } from './upper.js';
 
 declare const sessionBrand: unique symbol;
 
@@ -71,6 +73,7 @@ export function sessionCreate<H>(
     throw usageError("config.role must be 'client' or 'server'");
   }
   const engine = new Transport(handle, send, close, config as SessionConfig<unknown>);
+  attachUpperLayers(engine as unknown as Transport, config as SessionConfig<unknown>);
   engine.start();
   return engine as unknown as Session;
 }
@@ -227,4 +230,20 @@ export function sessionId(session: Session): Uint8Array | undefined {
  */
 export function sessionStrictKex(session: Session): boolean {
   return engineOf(session).strictKex;
+}
+
+/**
+ * Client: starts user authentication (RFC 4252) with `auth` when the config gave none. It
+ * begins as soon as the ssh-userauth service is accepted (at once if it already was); the
+ * outcome arrives as an `authenticated` event, or the session ends with SSH_ERR_AUTH_FAILED.
+ *
+ * @example
+ * ```ts
+ * sessionAuthenticate(session, { username: 'alice', methods: [{ type: 'publickey', key }] });
+ * ```
+ */
+export function sessionAuthenticate(session: Session, auth: ClientAuthConfig): void {
+  const upper = engineOf(session).upper;
+  if (!(upper instanceof UpperLayers)) throw usageError('this session has no authentication layer');
+  upper.authenticate(auth);
 }

@@ -4,6 +4,8 @@
  * handles the application answers (DESIGN.md contract §7).
  */
 
+import type { AuthEvent, ClientAuthConfig, ServerAuthConfig } from './auth/types.js';
+import type { ConnectionConfig } from './connection/types.js';
 import type { PrivateKey } from './crypto/keys.js';
 import type { RandomFn } from './crypto/types.js';
 import type { SshError } from './errors.js';
@@ -47,7 +49,8 @@ export type SessionEvent =
   | { readonly type: 'unimplemented'; readonly sequence: number }
   | { readonly type: 'disconnected'; readonly reason: number; readonly description: string }
   | { readonly type: 'error'; readonly error: SshError }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  | AuthEvent;
 
 /**
  * The server's host key, awaiting the application's verdict (client only). Answer exactly
@@ -70,7 +73,7 @@ export interface HostKeyRequest {
 }
 
 /** Configuration shared by both roles. */
-interface CommonConfig<S> {
+interface CommonConfig<S> extends ConnectionConfig<S> {
   /** Informational events. Exceptions thrown here end the session (SSH_ERR_CALLBACK_FAILED). */
   readonly onEvent?: (event: SessionEvent, session: S) => void;
   /** Algorithm preferences; defaults are DEFAULT_KEX, DEFAULT_HOST_KEY, DEFAULT_CIPHERS, DEFAULT_MACS. */
@@ -90,10 +93,15 @@ export interface ClientConfig<S = unknown> extends CommonConfig<S> {
   readonly role: 'client';
   /** Required: decide whether to trust the server's host key (DESIGN.md contract §8). */
   readonly onHostKey: (request: HostKeyRequest, session: S) => void;
+  /**
+   * Log in as soon as the ssh-userauth service starts, trying these methods in order. Without
+   * it, call `sessionAuthenticate` when ready.
+   */
+  readonly auth?: ClientAuthConfig;
 }
 
 /** Configuration of a server session. */
-export interface ServerConfig<S = unknown> extends CommonConfig<S> {
+export interface ServerConfig<S = unknown> extends CommonConfig<S>, ServerAuthConfig {
   readonly role: 'server';
   /** Host keys (at least one). Each key offers the signature algorithms its type allows. */
   readonly hostKeys: readonly PrivateKey[];

@@ -40,7 +40,9 @@ export function attachSocket(socket: net.Socket, config: SessionConfig<Session>)
   const session = sessionCreate(socket, send, close, config);
   input.attach((bytes) => sessionReceive(session, bytes));
   socket.on('data', (chunk: Uint8Array) => {
-    if (input.push(chunk) < 0) socket.destroy();
+    // On -1 the session has ended and already asked `close` to end the socket gracefully,
+    // after the DISCONNECT it wrote; destroying here could drop that message.
+    if (input.push(chunk) < 0) socket.pause();
   });
   socket.on('close', () => sessionClose(session));
   socket.on('error', () => {

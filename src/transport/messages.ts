@@ -125,13 +125,3 @@ export function decodeExtInfo(payload: Uint8Array): Map<string, Uint8Array> {
   r.finish();
   return extensions;
 }
-
-/*
- * byte         SSH_MSG_USERAUTH_FAILURE (RFC 4252 §5.1)
- * name-list    authentications that can continue
- * boolean      partial success
- */
-/** The refusal a server without an authentication layer sends. */
-export function encodeUserauthFailureNoMethods(): Uint8Array {
-  return new SshWriter(16).byte(SSH_MSG.USERAUTH_FAILURE).nameList([]).bool(false).finish();
-}

@@ -42,7 +42,6 @@ import {
   encodeServerExtInfo,
   encodeService,
   encodeUnimplemented,
-  encodeUserauthFailureNoMethods,
 } from './messages.js';
 import { validateAlgorithms } from './preferences.js';
 
@@ -463,28 +462,11 @@ export class Transport<H = unknown> {
             SSH_ERR.UNEXPECTED_MESSAGE,
             `message ${type} before the ssh-userauth service started`,
           );
-        if (this.upper) {
-          if (this.upper.handleMessage(type, payload)) return;
-          return this.#sendUnimplemented(seq);
-        }
-        return this.#withoutUpperLayer(type, seq);
+        if (this.upper?.handleMessage(type, payload)) return;
+        return this.#sendUnimplemented(seq);
       case 'unimplemented':
         return this.#sendUnimplemented(seq);
     }
-  }
-
-  /**
-   * With no authentication layer attached, a server refuses every USERAUTH_REQUEST with an
-   * empty method list (RFC 4252 §5.1) and a client accepts nothing.
-   */
-  #withoutUpperLayer(type: number, seq: number): void {
-    if (this.role === 'server' && type === SSH_MSG.USERAUTH_REQUEST) {
-      this.#sendPacket(encodeUserauthFailureNoMethods());
-      return;
-    }
-    if (type < 128)
-      throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} is not expected now`);
-    this.#sendUnimplemented(seq);
   }
 
   #sendUnimplemented(seq: number): void {

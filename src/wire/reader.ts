@@ -8,7 +8,8 @@
 import { peerError, SSH_ERR, type SshError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is data (a user name must reach the application unaltered).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function malformed(what: string): SshError {
   return peerError(SSH_ERR.MALFORMED_MESSAGE, `malformed message: ${what}`);
