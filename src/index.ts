@@ -45,6 +45,7 @@ export {
 } from './connection/api.js';
 export { CHANNEL_TYPE, SSH_EXTENDED_DATA, SSH_OPEN } from './connection/constants.js';
 export type { GlobalResultFn } from './connection/global-requests.js';
+export { CONNECTION_LIMITS } from './connection/limits.js';
 export type { ExitSignalOptions, PtyOptions, WindowChangeOptions } from './connection/requests.js';
 export {
   sessionCancelForwardStreamlocal,

@@ -6,6 +6,7 @@
  */
 
 import type { ClientAuthConfig } from './auth/types.js';
+import { validateConnectionConfig } from './connection/connection.js';
 import { DISCONNECT_REASON } from './constants.js';
 import { fingerprintSha256 } from './crypto/host-key.js';
 import { type SshError, usageError } from './errors.js';
@@ -72,6 +73,7 @@ export function sessionCreate<H>(
   } else {
     throw usageError("config.role must be 'client' or 'server'");
   }
+  validateConnectionConfig(config as SessionConfig<unknown>);
   const engine = new Transport(handle, send, close, config as SessionConfig<unknown>);
   attachUpperLayers(engine as unknown as Transport, config as SessionConfig<unknown>);
   engine.start();

@@ -84,6 +84,10 @@ export class UpperLayers implements UpperLayer {
   onWritable(): void {
     this.connection?.onWritable();
   }
+
+  onSessionEnded(): void {
+    this.connection?.onSessionEnded();
+  }
 }
 
 /** Attaches the layers to a new engine. */

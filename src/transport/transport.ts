@@ -56,6 +56,8 @@ export interface UpperLayer {
   onServiceStarted?(): void;
   /** Upper-layer messages may be sent again after a key exchange paused them. */
   onWritable?(): void;
+  /** The session ended (any cause): close what is open, before the application hears `closed`. */
+  onSessionEnded?(): void;
 }
 
 const DEFAULT_REKEY_BYTES = 2 ** 30;
@@ -383,10 +385,14 @@ export class Transport<H = unknown> {
     this.#end(err);
   }
 
-  #end(err?: SshError): void {
+  /** Marks the session ended; layers above hear it first, then the application's events. */
+  #end(err?: SshError, peerDisconnect?: { reason: number; description: string }): void {
     this.#state = 'closed';
     this.#kex = undefined;
     this.#closeRequested = true;
+    this.#controlQueue = [];
+    this.callOut(() => this.upper?.onSessionEnded?.());
+    if (peerDisconnect) this.emit({ type: 'disconnected', ...peerDisconnect });
     if (err) this.emit({ type: 'error', error: err });
     this.emit({ type: 'closed' });
   }
@@ -484,12 +490,7 @@ export class Transport<H = unknown> {
           reason,
         );
         this.#error = error;
-        this.#state = 'closed';
-        this.#kex = undefined;
-        this.#closeRequested = true;
-        this.emit({ type: 'disconnected', reason, description });
-        this.emit({ type: 'error', error });
-        this.emit({ type: 'closed' });
+        this.#end(error, { reason, description });
         return;
       }
       case SSH_MSG.IGNORE:
