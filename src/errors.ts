@@ -13,7 +13,8 @@ import { DISCONNECT_REASON } from './constants.js';
  * - `negotiation`: both sides are well-behaved but could not agree (no common algorithm,
  *   host key rejected by the application).
  * - `link`: the transport failed (send returned -1, the link closed under us).
- * - `local`: the application misused the API; these are thrown, never reported.
+ * - `local`: this side is at fault: API misuse (`SSH_ERR_USAGE`, thrown), a callback that
+ *   threw, a bug, or a local bound exceeded (these end the session and are reported).
  * - `remote-disconnect`: the peer ended the session with SSH_MSG_DISCONNECT.
  */
 export type ErrorOrigin = 'peer' | 'negotiation' | 'link' | 'local' | 'remote-disconnect';

@@ -92,6 +92,7 @@ export class ServerAuth {
   #state: ServerState = { kind: 'awaiting-request' };
   #failures = 0;
   #bannerSent = false;
+  #noneTried = false;
   /** Methods that can continue (RFC 4252 §5.1). */
   #allowed: readonly ServerAuthMethodName[];
   /** Methods that succeeded partially, in order. */
@@ -161,8 +162,11 @@ export class ServerAuth {
     this.#user = header.usernameBytes;
 
     if (attempt.method === 'none' || attempt.method === 'unknown') {
-      // RFC 4252 §5.2: `none` fails with the list; it is not counted (OpenSSH neither).
-      return this.#refuse(attempt.method !== 'none');
+      // RFC 4252 §5.2: `none` fails with the list. Like sshd, only the first `none` is free:
+      // later ones count, so a client cannot send them forever.
+      const free = attempt.method === 'none' && !this.#noneTried;
+      this.#noneTried = true;
+      return this.#refuse(!free);
     }
     if (!this.#allowed.includes(attempt.method) || this.#onAuth === undefined) {
       return this.#refuse(true);

@@ -201,7 +201,7 @@ export class Connection {
   /** Opens a channel of ours (RFC 4254 §5.1); inert (a closed channel) once the session ended. */
   open(target: ChannelOpenTarget, options: ChannelOptions): Channel {
     const settings = this.#channelSettings(options);
-    if (this.#channels.size >= this.#settings.maxChannels)
+    if (!this.#ended && this.#channels.size >= this.#settings.maxChannels)
       throw usageError(`at most ${this.#settings.maxChannels} channels (maxChannels)`);
     let channel: ChannelEngine | undefined;
     this.run(() => {

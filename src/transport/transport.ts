@@ -373,13 +373,8 @@ export class Transport<H = unknown> {
   #fail(err: SshError): void {
     if (this.#state === 'closed') return;
     this.#error = err;
-    if (
-      (err.origin === 'peer' ||
-        err.origin === 'negotiation' ||
-        err.code === SSH_ERR.CALLBACK_FAILED ||
-        err.code === SSH_ERR.INTERNAL) &&
-      err.disconnectReason !== undefined
-    ) {
+    // Every error that carries a reason is told to the peer, unless the link itself failed.
+    if (err.origin !== 'link' && err.disconnectReason !== undefined) {
       this.#sendDisconnect(err.disconnectReason, err.message);
     }
     this.#end(err);

@@ -267,4 +267,20 @@ describe('server policy', () => {
     ]);
     expect(asked).toBe(0);
   });
+
+  it('counts every "none" after the first, so a raw client cannot send them forever', async () => {
+    const pair = authPair({
+      client: 'raw',
+      server: { authMethods: ['password'], maxAuthAttempts: 3, onAuth: (r) => r.reject() },
+      clientScript: (layer, pair) => {
+        layer.onStart = () => {
+          for (let i = 0; i < 10; i++) pair.sendFromClient(encodeNoneRequest('alice'));
+        };
+      },
+    });
+    await until(pair, () => ended(pair));
+    expect(errorCode(pair.server)).toBe('SSH_ERR_AUTH_ATTEMPTS_EXCEEDED');
+    // The first is free; three more reach the limit of 3.
+    expect((pair.clientLayer as RawLayer).received.length).toBe(3);
+  });
 });

@@ -3,10 +3,16 @@ import {
   type ChannelEvent,
   channelOpenSession,
   channelState,
+  DISCONNECT_REASON,
+  SSH_ERR,
+  SSH_MSG,
   sessionClose,
   sessionDisconnect,
+  sessionLastError,
   sessionState,
 } from '../../src/index.js';
+import { engineOf } from '../../src/session.js';
+import { SshWriter } from '../../src/wire/writer.js';
 import { makePair } from '../helpers.js';
 
 /** A pair that logs in with a password and whose server accepts session channels. */
@@ -50,6 +56,13 @@ describe('authentication and channels above the transport', () => {
     channelOpenSession(pair.client, { onEvent: (e) => events.push(e.type) });
     sessionClose(pair.client);
     expect(events).toEqual(['open', 'close']);
+  });
+
+  it('returns an inert closed channel when opening after the session ended', () => {
+    const pair = loggedInPair([]);
+    sessionDisconnect(pair.client);
+    const ch = channelOpenSession(pair.client, { onEvent: () => {} });
+    expect(channelState(ch)).toBe('closed');
   });
 
   it('refuses a connection-layer message before authentication finished', () => {
