@@ -18,6 +18,7 @@ import {
   channelClose,
   channelConsume,
   channelEof,
+  channelRemoteWindow,
   channelSendExitSignal,
   channelSendExitStatus,
   channelState,
@@ -56,6 +57,8 @@ export class ChannelProbe {
   eof = false;
   closed = false;
   openFailure: { reason: number; description: string } | undefined;
+  /** The largest send window (channelRemoteWindow) seen at any event. */
+  maxRemoteWindow = 0;
   /** 'writable' events received, and writes that returned less than asked. */
   writableEvents = 0;
   shortWrites = 0;
@@ -73,6 +76,7 @@ export class ChannelProbe {
   readonly onEvent = (event: ChannelEvent, channel: Channel): void => {
     this.channel = channel;
     this.events.push(event);
+    this.maxRemoteWindow = Math.max(this.maxRemoteWindow, channelRemoteWindow(channel));
     const last = this.trace[this.trace.length - 1];
     if (!(event.type === 'data' && last === 'data') && event.type !== 'writable') {
       this.trace.push(

@@ -124,10 +124,8 @@ describe.each<LinkKind>(['tcp', 'sshd -i'])('our client → sshd 9.2 over %s', (
         expect(channelRemoteWindow(probe.channel!)).toBe(0);
         channelRequestExec(probe.channel!, 'echo out; echo err >&2; id -un; exit 3');
         expect(await probe.requestResult('exec')).toBe(true);
-        await probe.until('the 2 MiB window', () =>
-          channelRemoteWindow(probe.channel!) >= 2 * MiB || probe.closed ? true : undefined,
-        );
         const r = await probe.done();
+        expect(probe.maxRemoteWindow).toBe(2 * MiB);
         expect(r.stdout.toString()).toBe(`out\n${login === 'key' ? 'root' : TEST_USER}\n`);
         expect(r.stderr.toString()).toBe('err\n');
         expect(r.exitStatus).toBe(3);

@@ -3,16 +3,10 @@ import {
   type ChannelEvent,
   channelOpenSession,
   channelState,
-  DISCONNECT_REASON,
-  SSH_ERR,
-  SSH_MSG,
   sessionClose,
   sessionDisconnect,
-  sessionLastError,
   sessionState,
 } from '../../src/index.js';
-import { engineOf } from '../../src/session.js';
-import { SshWriter } from '../../src/wire/writer.js';
 import { makePair } from '../helpers.js';
 
 /** A pair that logs in with a password and whose server accepts session channels. */
