@@ -10,6 +10,7 @@ export default defineConfig({
     'transports/serial': 'transports/serial.ts',
     'transports/websocket': 'transports/websocket.ts',
     'transports/timeouts': 'transports/timeouts.ts',
+    'transports/channel': 'transports/channel.ts',
   },
   // import.meta.url (used to load sodium-native) needs a shim in the CommonJS build.
   shims: true,

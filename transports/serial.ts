@@ -117,6 +117,7 @@ export function attachSerial(
   config: SessionConfig<Session>,
   options: SerialLinkOptions = {},
 ): Session {
+  keepPollerArmed(port);
   const link = new SerialLink(port, options);
   try {
     const session = sessionCreate(link, serialSend, serialClose, config);
@@ -129,6 +130,35 @@ export function attachSerial(
     link.release();
     throw e;
   }
+}
+
+/**
+ * Works around a bug in `@serialport/bindings-cpp` 13.0.0 (`Poller::poll` restarts the poll
+ * with only the events of that call, so a pending "writable" wait is dropped when the reader
+ * re-arms "readable"; with full-duplex traffic both ends then hang): every poll asks for all
+ * the events someone still waits for. Does nothing for ports without such a poller.
+ */
+function keepPollerArmed(port: SerialPortLike): void {
+  const apply = () => {
+    const poller = (port as unknown as { port?: { poller?: PollerLike } }).port?.poller;
+    if (!poller || (poller as { armed?: boolean }).armed) return;
+    const poll = poller.poll.bind(poller);
+    (poller as { armed?: boolean }).armed = true;
+    poller.poll = (flag = 0) => {
+      let mask = flag;
+      if (poller.listenerCount('readable') > 0) mask |= 0b001;
+      if (poller.listenerCount('writable') > 0) mask |= 0b010;
+      if (poller.listenerCount('disconnect') > 0) mask |= 0b100;
+      poll(mask);
+    };
+  };
+  apply();
+  (port as unknown as { once?: (e: string, f: () => void) => void }).once?.('open', apply);
+}
+
+interface PollerLike {
+  poll(flag?: number): void;
+  listenerCount(event: string): number;
 }
 
 function serialSend(link: SerialLink, bytes: Uint8Array): 0 | -1 {

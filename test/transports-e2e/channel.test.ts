@@ -161,26 +161,7 @@ describe('SSH over other kinds of channels', () => {
   });
 
   it('buffers what a small window refuses, over a synchronous fragmenting link to our own jump host', async () => {
-    const jumpKey = generatePrivateKey('ed25519');
-    const [near, far] = createMemoryLink({ delivery: 'sync', split: { seed: 11, maxPiece: 4096 } });
-    far.create({
-      role: 'server',
-      hostKeys: [jumpKey],
-      authMethods: ['password'],
-      onAuth: (request) => (request.password === 'jump' ? request.accept() : request.reject()),
-      onChannelOpen: (request) =>
-        request.type === 'direct-tcpip' && request.host === '127.0.0.1'
-          ? acceptForward(request, { window: 16 * 1024, maxPacket: 1024 })
-          : request.reject(),
-    });
-    const jumpRec = new Recorder();
-    const jump = near.create({
-      role: 'client',
-      onHostKey: (request) => request.accept(),
-      auth: { username: 'me', methods: [{ type: 'password', password: 'jump' }] },
-      onEvent: jumpRec.onEvent,
-    });
-    await jumpRec.waitFor('authenticated');
+    const { jump, jumpRec } = await memoryJumpHost();
     const rec = new Recorder();
     const link = attachChannelLink(
       jump,
@@ -191,9 +172,12 @@ describe('SSH over other kinds of channels', () => {
     let mostBuffered = 0;
     const data = sourceBytes(1024 * 1024);
     const trip = await catRoundTrip(link.session, data, {
-      onReceived: () => {
-        mostBuffered = Math.max(mostBuffered, link.bufferedAmount);
-      },
+      // The inner session sends what a write produced when its current call returns; look
+      // right after that, before the jump host's window adjustments drain the buffer.
+      afterWrite: () =>
+        process.nextTick(() => {
+          mostBuffered = Math.max(mostBuffered, link.bufferedAmount);
+        }),
     });
     expect(trip.received).toBe(data.length);
     expect(trip.receivedHash).toBe(sha256(data));
@@ -203,4 +187,69 @@ describe('SSH over other kinds of channels', () => {
     await Promise.all([jumpRec.waitFor('closed'), rec.waitFor('closed')]);
     expect(sessionLastError(link.session)?.code).toBe(SSH_ERR.CONNECTION_LOST);
   });
+
+  it('ends the inner session when its output passes maxBufferedBytes, and only its channel', async () => {
+    const { jump, jumpRec } = await memoryJumpHost();
+    const rec = new Recorder();
+    const linkErrors: Error[] = [];
+    const link = attachChannelLink(
+      jump,
+      { host: '127.0.0.1', port: second.sshd.port },
+      rootLogin(second, rec),
+      { maxBufferedBytes: 64 * 1024, onLinkError: (e) => linkErrors.push(e) },
+    );
+    await rec.waitFor('authenticated');
+    const trip = await catRoundTrip(link.session, sourceBytes(1024 * 1024));
+    await rec.waitFor('closed');
+    expect(sessionLastError(link.session)?.code).toBe(SSH_ERR.SEND_FAILED);
+    expect(linkErrors.map((e) => e.message)).toEqual([
+      'the channel link buffered more than 65536 bytes',
+    ]);
+    expect(trip.receivedHash).toBe(trip.sourcePrefixHash);
+    expect(sessionState(jump)).toBe('established');
+    sessionDisconnect(jump);
+    await jumpRec.waitFor('closed');
+  });
+
+  it('ends the inner session with CONNECTION_LOST when the jump host refuses the channel', async () => {
+    const { jump, jumpRec } = await memoryJumpHost();
+    const rec = new Recorder();
+    const linkErrors: Error[] = [];
+    const link = attachChannelLink(jump, { host: '192.0.2.1', port: 22 }, rootLogin(second, rec), {
+      onLinkError: (e) => linkErrors.push(e),
+    });
+    await rec.waitFor('closed');
+    expect(sessionLastError(link.session)?.code).toBe(SSH_ERR.CONNECTION_LOST);
+    expect(linkErrors[0]?.message).toMatch(/refused \(1\)/);
+    expect(sessionState(jump)).toBe('established');
+    sessionDisconnect(jump);
+    await jumpRec.waitFor('closed');
+  });
 });
+
+/**
+ * Our own server as the jump host over a synchronous in-memory link that cuts bytes into
+ * random pieces; it forwards to loopback only, granting 16 KiB windows and 1 KiB packets.
+ */
+async function memoryJumpHost(): Promise<{ jump: Session; jumpRec: Recorder }> {
+  const [near, far] = createMemoryLink({ delivery: 'sync', split: { seed: 11, maxPiece: 4096 } });
+  far.create({
+    role: 'server',
+    hostKeys: [generatePrivateKey('ed25519')],
+    authMethods: ['password'],
+    onAuth: (request) => (request.password === 'jump' ? request.accept() : request.reject()),
+    onChannelOpen: (request) =>
+      request.type === 'direct-tcpip' && request.host === '127.0.0.1'
+        ? acceptForward(request, { window: 16 * 1024, maxPacket: 1024 })
+        : request.reject(),
+  });
+  const jumpRec = new Recorder();
+  const jump = near.create({
+    role: 'client',
+    onHostKey: (request) => request.accept(),
+    auth: { username: 'me', methods: [{ type: 'password', password: 'jump' }] },
+    onEvent: jumpRec.onEvent,
+  });
+  await jumpRec.waitFor('authenticated');
+  return { jump, jumpRec };
+}

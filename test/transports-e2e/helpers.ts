@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SerialPort } from 'serialport';
 import { expect } from 'vitest';
 import { acceptCommands } from '../../examples/lib/commands.js';
 import {
@@ -97,12 +96,17 @@ export interface RoundTrip {
 /**
  * Runs `command` (default `cat`) on `session`, writes `data` into it as fast as the windows
  * allow, then EOF, and hashes what comes back. Resolves when the channel closes (normally or
- * because the session ended). `onReceived` sees the running count of bytes received.
+ * because the session ended). `onReceived` sees the running count of bytes received;
+ * `afterWrite` runs after each write into the channel.
  */
 export function catRoundTrip(
   session: Session,
   data: Uint8Array,
-  options: { command?: string; onReceived?: (total: number) => void } = {},
+  options: {
+    command?: string;
+    onReceived?: (total: number) => void;
+    afterWrite?: () => void;
+  } = {},
 ): Promise<RoundTrip> {
   const started = performance.now();
   const hash = createHash('sha256');
@@ -113,6 +117,7 @@ export function catRoundTrip(
     const pump = (channel: Parameters<typeof channelWrite>[0]) => {
       if (sent === data.length) return;
       sent += channelWrite(channel, data.subarray(sent));
+      options.afterWrite?.();
       if (sent === data.length) channelEof(channel);
     };
     channelOpenSession(session, {
@@ -324,31 +329,4 @@ export function ourClientConfig(
     auth: { username: 'e2e', methods: [{ type: 'publickey', key: userKey }] },
     onEvent: rec.onEvent,
   };
-}
-
-/**
- * Works around a bug in `@serialport/bindings-cpp` 13.0.0 (src/poller.cpp, `Poller::poll`):
- * it re-arms libuv's poll with only the events asked for in that call, not with every event
- * still awaited. When a write waits for `writable` (EAGAIN: the pty's buffer is full) and the
- * reader then re-arms `readable`, the wait for `writable` is silently dropped; if the peer
- * then waits for our bytes, no read event comes to re-arm it and both sides stall forever.
- * Full-duplex traffic (SSH through `cat`) hits it within a few MiB. Until the binding is fixed,
- * every call here asks for all the events someone still waits for.
- */
-export function keepSerialPollerArmed(port: SerialPort): void {
-  const poller = (port.port as unknown as { poller?: PollerLike }).poller;
-  if (poller === undefined) throw new Error('the port is not open (no poller yet)');
-  const poll = poller.poll.bind(poller);
-  poller.poll = (flag = 0) => {
-    let mask = flag;
-    if (poller.listenerCount('readable') > 0) mask |= 0b001;
-    if (poller.listenerCount('writable') > 0) mask |= 0b010;
-    if (poller.listenerCount('disconnect') > 0) mask |= 0b100;
-    poll(mask);
-  };
-}
-
-interface PollerLike {
-  poll(flag?: number): void;
-  listenerCount(event: string): number;
 }

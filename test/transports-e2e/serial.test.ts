@@ -14,7 +14,6 @@ import {
   catRoundTrip,
   expectCleanBreak,
   expectIntact,
-  keepSerialPollerArmed,
   ourClientConfig,
   ourServerConfig,
   type PtyPair,
@@ -38,7 +37,7 @@ async function openPort(path: string): Promise<SerialPort> {
     );
   });
   cleanups.push(() => new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r())));
-  keepSerialPollerArmed(port);
+  // attachSerial works around the serialport poller bug itself (transports/serial.ts).
   return port;
 }
 
