@@ -11,6 +11,7 @@ import {
   type SessionConfig,
   type SessionEvent,
   sessionDisconnect,
+  sessionGlobalRequest,
   sessionState,
 } from '../src/index.js';
 
@@ -20,15 +21,18 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 /** The DISCONNECT reason sent when a timeout ends a session: SSH_DISCONNECT_BY_APPLICATION. */
 export const TIMEOUT_DISCONNECT_REASON = DISCONNECT_REASON.BY_APPLICATION;
 
+/** Default number of unanswered keepalives before the peer is considered gone: 3 (as OpenSSH). */
+export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
+
 /** Which clock ran out. */
-export type TimeoutKind = 'handshake' | 'authentication' | 'idle';
+export type TimeoutKind = 'handshake' | 'authentication' | 'idle' | 'keepalive';
 
 /**
  * The clocks to run. A value of 0 (or leaving an optional one out) turns that clock off.
  *
- * Keepalives are not offered yet: the core has no public call that sends a message without
- * application meaning (SSH_MSG_IGNORE, or the connection layer's `keepalive@openssh.com`
- * global request). Until then an idle timeout is the way to notice a dead peer.
+ * Keepalives, once authenticated, are `keepalive@openssh.com` global requests that want a
+ * reply (OpenSSH's ServerAliveInterval/ClientAliveInterval); any reply, success or failure,
+ * proves the peer alive.
  */
 export interface TimeoutOptions {
   /**
@@ -47,6 +51,13 @@ export interface TimeoutOptions {
    * send says nothing about whether the peer is alive.
    */
   readonly idleMs?: number;
+  /** Send a keepalive every this many ms once authenticated. Off by default. */
+  readonly keepaliveMs?: number;
+  /**
+   * Unanswered keepalives after which the session ends (`keepalive` timeout). Default
+   * {@link DEFAULT_KEEPALIVE_COUNT_MAX}.
+   */
+  readonly keepaliveCountMax?: number;
 }
 
 /** Called when a clock runs out, just before the session is disconnected. */
@@ -117,6 +128,12 @@ export function addTimeouts(
   const handshakeMs = checkMs('handshakeMs', options.handshakeMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   const authenticationMs = checkMs('authenticationMs', options.authenticationMs ?? 0);
   const idleMs = checkMs('idleMs', options.idleMs ?? 0);
+  const keepaliveMs = checkMs('keepaliveMs', options.keepaliveMs ?? 0);
+  const keepaliveCountMax = options.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX;
+  if (!Number.isInteger(keepaliveCountMax) || keepaliveCountMax < 1) {
+    throw new RangeError('keepaliveCountMax must be an integer ≥ 1');
+  }
+  let unanswered = 0;
 
   let session: Session | undefined;
   let finished = false;
@@ -132,6 +149,21 @@ export function addTimeouts(
     finished = true;
     for (const timer of timers.values()) clearTimeout(timer);
     timers.clear();
+    if (keepaliveTimer) clearInterval(keepaliveTimer);
+    keepaliveTimer = undefined;
+  };
+  let keepaliveTimer: NodeJS.Timeout | undefined;
+  const startKeepalives = (s: Session) => {
+    if (keepaliveMs <= 0 || finished || keepaliveTimer) return;
+    keepaliveTimer = setInterval(() => {
+      if (finished || sessionState(s) === 'closed') return;
+      if (unanswered >= keepaliveCountMax) return fire('keepalive');
+      unanswered++;
+      sessionGlobalRequest(s, 'keepalive@openssh.com', true, undefined, () => {
+        unanswered = 0;
+      });
+    }, keepaliveMs);
+    keepaliveTimer.unref();
   };
   const fire = (kind: TimeoutKind) => {
     timers.delete(kind);
@@ -164,8 +196,10 @@ export function addTimeouts(
     onEvent: (event: SessionEvent, s: Session) => {
       session ??= s;
       if (event.type === 'handshake-complete') stop('handshake');
-      else if (event.type === 'authenticated') stop('authentication');
-      else if (event.type === 'closed') cancel();
+      else if (event.type === 'authenticated') {
+        stop('authentication');
+        startKeepalives(s);
+      } else if (event.type === 'closed') cancel();
       onEvent?.(event, s);
     },
   };

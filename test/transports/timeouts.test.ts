@@ -21,6 +21,7 @@ import {
   type SessionTimeouts,
   type TimeoutKind,
 } from '../../transports/timeouts.js';
+import { hostKey } from '../helpers.js';
 import { REPO_ROOT, runProcess } from '../interop/peers.js';
 import { clientConfig, delay, Recorder, serverConfig } from './helpers.js';
 
@@ -35,6 +36,33 @@ function pairWithServerClocks(options: Parameters<typeof addTimeouts>[1]) {
   timeouts.attach(server);
   const client = a.create(clientConfig(clientRec));
   return { server, client, serverRec, clientRec, timeouts, expired };
+}
+
+/** A logged-in pair over a deferred memory link whose client sends keepalives. */
+function keepalivePair(options: Parameters<typeof addTimeouts>[1]) {
+  const [a, b] = createMemoryLink({ delivery: 'deferred' });
+  const expired: TimeoutKind[] = [];
+  b.create({
+    role: 'server',
+    hostKeys: [hostKey('ed25519')],
+    authMethods: ['password'],
+    onAuth: (r) => r.accept(),
+  });
+  let authenticated!: () => void;
+  const done = new Promise<void>((r) => (authenticated = r));
+  const timeouts = addTimeouts(
+    {
+      role: 'client',
+      onHostKey: (r) => r.accept(),
+      auth: { username: 'u', methods: [{ type: 'password', password: 'p' }] },
+      onEvent: (e) => (e.type === 'authenticated' ? authenticated() : undefined),
+    },
+    options,
+    (kind) => expired.push(kind),
+  );
+  const client = a.create(timeouts.config);
+  timeouts.attach(client);
+  return { client, serverEnd: b, expired, authenticated: done };
 }
 
 describe('session clocks', () => {
@@ -111,21 +139,42 @@ describe('session clocks', () => {
   });
 
   it('ends a silent session after idleMs, and noteActivity postpones that', async () => {
-    const pair = pairWithServerClocks({ idleMs: 200 });
+    // Generous enough that a handshake on a loaded 2-core machine fits inside one idle period.
+    const pair = pairWithServerClocks({ idleMs: 1000 });
     await pair.serverRec.waitFor('service-accepted');
     const started = Date.now();
-    // Activity every 50 ms for 400 ms keeps the session alive past two idle periods.
-    while (Date.now() - started < 400) {
+    // Activity every 50 ms for 1.5 s keeps the session alive past an idle period.
+    while (Date.now() - started < 1500) {
       pair.timeouts.noteActivity();
       await delay(50);
     }
     expect(sessionState(pair.server)).toBe('established');
     await pair.serverRec.waitFor('closed');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(400 + 150);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500 + 900);
     expect(pair.expired).toEqual(['idle']);
     expect(await pair.clientRec.waitFor('disconnected')).toMatchObject({
       description: 'idle timeout',
     });
+  });
+
+  it('sends keepalives once authenticated and keeps a responsive session open', async () => {
+    const k = keepalivePair({ keepaliveMs: 30, keepaliveCountMax: 2 });
+    await k.authenticated;
+    await delay(300);
+    expect(sessionState(k.client)).toBe('established');
+    expect(k.expired).toEqual([]);
+    sessionDisconnect(k.client);
+  });
+
+  it('ends the session after keepaliveCountMax keepalives go unanswered', async () => {
+    const k = keepalivePair({ keepaliveMs: 30, keepaliveCountMax: 2 });
+    await k.authenticated;
+    // The peer stops reading: nothing it receives is processed, so nothing is answered.
+    k.serverEnd.closed = true;
+    const started = Date.now();
+    while (sessionState(k.client) !== 'closed' && Date.now() - started < 3000) await delay(10);
+    expect(k.expired).toEqual(['keepalive']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 30);
   });
 
   it('clears every clock when the session closes', async () => {
