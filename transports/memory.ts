@@ -21,6 +21,8 @@ export type Split = 'whole' | 'bytes' | { readonly seed: number; readonly maxPie
 export interface MemoryLinkOptions {
   /** `sync` delivers inside `send`; `deferred` on a later macrotask (setImmediate). */
   readonly delivery?: 'sync' | 'deferred';
+  /** With `deferred` delivery: a latency in ms per `send` (setTimeout) instead of setImmediate. */
+  readonly delayMs?: number;
   /** How each `send` is cut into pieces before delivery. */
   readonly split?: Split;
 }
@@ -58,7 +60,7 @@ export class MemoryEndpoint {
     const pieces = this.#cut(copy);
     if (this.#options.delivery === 'deferred') {
       this.#pending++;
-      setImmediate(() => {
+      this.#later(() => {
         for (const p of pieces) this.peer.#receivePiece(p);
         this.#settle();
       });
@@ -85,13 +87,20 @@ export class MemoryEndpoint {
       });
     if (this.#options.delivery === 'deferred') {
       this.#pending++;
-      setImmediate(() => {
+      this.#later(() => {
         tell();
         this.#settle();
       });
     } else {
       tell();
     }
+  }
+
+  /** Runs `fn` on a later macrotask, after `delayMs` when set (order is kept: equal delays). */
+  #later(fn: () => void): void {
+    const delay = this.#options.delayMs;
+    if (delay !== undefined && delay > 0) setTimeout(fn, delay);
+    else setImmediate(fn);
   }
 
   #settle(): void {

@@ -62,4 +62,13 @@ describe('rekey by volume and on request', () => {
     expect(pair.clientLog.filter((l) => l.startsWith('rekey-complete')).length).toBe(1);
     expect(pair.serverLog.filter((l) => l.startsWith('rekey-complete')).length).toBe(1);
   });
+
+  it('completes a handshake and a rekey over a link with 5 ms of latency per send', async () => {
+    const pair = makePair({ link: { delivery: 'deferred', delayMs: 5 } });
+    await pair.settle();
+    expect(sessionRekey(pair.client)).toBe(true);
+    await pair.settle();
+    expect(pair.clientLog.filter((l) => l.startsWith('rekey-complete')).length).toBe(1);
+    expect(sessionLastError(pair.client)).toBeUndefined();
+  });
 });
