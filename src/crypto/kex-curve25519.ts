@@ -4,9 +4,16 @@
  * X25519 (RFC 7748).
  */
 
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { DISCONNECT_REASON } from '../constants.js';
 import { peerError, SSH_ERR, type SshError } from '../errors.js';
+import { systemRandom } from './random.js';
 import type { KexAlgorithm, KexExchange, RandomFn } from './types.js';
 
 /** PKCS#8 PrivateKeyInfo header for an X25519 key (RFC 8410 §7); the 32 key bytes follow. */
@@ -37,6 +44,15 @@ class Curve25519Exchange implements KexExchange {
   readonly #privateKey: KeyObject;
 
   constructor(random: RandomFn) {
+    if (random === systemRandom) {
+      // node's own key generation is ~10× cheaper than importing a PKCS#8 key (bench/RESULTS.md).
+      const pair = generateKeyPairSync('x25519');
+      this.#privateKey = pair.privateKey;
+      const x = pair.publicKey.export({ format: 'jwk' }).x;
+      this.publicValue = new Uint8Array(Buffer.from(x ?? '', 'base64url'));
+      return;
+    }
+    // An injected random source decides the key, so a seeded session is reproducible.
     const scalar = random(X25519_LENGTH);
     if (scalar.length !== X25519_LENGTH)
       throw new RangeError('random source returned too few bytes');
