@@ -34,3 +34,18 @@ export interface LayerHost {
   /** Ends the session gracefully with SSH_MSG_DISCONNECT. */
   disconnect(reason: number, description: string): void;
 }
+
+/** What the authentication and connection layers plug into (messages 50–255). */
+export interface UpperLayer {
+  /**
+   * Handles one message numbered 50 or above. Returns false for a number it does not know,
+   * and the transport answers SSH_MSG_UNIMPLEMENTED. Throws SshError for violations.
+   */
+  handleMessage(type: number, payload: Uint8Array): boolean;
+  /** The ssh-userauth service started (server: accepted; client: the server accepted). */
+  onServiceStarted?(): void;
+  /** Upper-layer messages may be sent again after a key exchange paused them. */
+  onWritable?(): void;
+  /** The session ended (any cause): close what is open, before the application hears `closed`. */
+  onSessionEnded?(): void;
+}

@@ -11,8 +11,8 @@ import type { ClientAuthConfig } from './auth/types.js';
 import { Connection } from './connection/connection.js';
 import { SSH_MSG } from './constants.js';
 import { peerError, SSH_ERR, usageError } from './errors.js';
-import type { LayerHost } from './layer.js';
-import type { Transport, UpperLayer } from './transport/transport.js';
+import type { LayerHost, UpperLayer } from './layer.js';
+import type { Transport } from './transport/transport.js';
 import type { SessionConfig } from './types.js';
 
 /** Authentication, then the connection protocol, for one session. */

@@ -6,19 +6,10 @@
  */
 
 import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
-import {
-  DEFAULT_CIPHERS,
-  DEFAULT_COMPRESSION,
-  DEFAULT_HOST_KEY,
-  DEFAULT_KEX,
-  DEFAULT_MACS,
-} from '../crypto/algorithms.js';
-import type { PrivateKey } from '../crypto/keys.js';
-import { createNoneOpener, createNoneSealer } from '../crypto/packet-protection.js';
-import { systemRandom } from '../crypto/random.js';
-import type { PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
-import { peerError, SSH_ERR, SshError, usageError } from '../errors.js';
-import { LIMITS, REKEY_PACKETS } from '../limits.js';
+import type { PacketOpener, PacketSealer } from '../crypto/types.js';
+import { peerError, SSH_ERR, SshError } from '../errors.js';
+import type { UpperLayer } from '../layer.js';
+import { LIMITS } from '../limits.js';
 import type {
   CloseFn,
   HostKeyRequest,
@@ -27,9 +18,8 @@ import type {
   SessionEvent,
   SessionState,
 } from '../types.js';
-import { concatPackets, openPacket, sealPacket } from './binary-packet.js';
-import { buildIdentification, scanIdentificationLine } from './identification.js';
-import type { KexInitLists, NegotiatedAlgorithms } from './kexinit.js';
+import { scanIdentificationLine } from './identification.js';
+import type { NegotiatedAlgorithms } from './kexinit.js';
 import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
 import { classify, type PeerPhase } from './message-table.js';
 import {
@@ -43,25 +33,9 @@ import {
   encodeService,
   encodeUnimplemented,
 } from './messages.js';
-import { validateAlgorithms } from './preferences.js';
+import { PacketIO } from './packet-io.js';
+import { resolveSettings, type TransportSettings } from './preferences.js';
 
-/** What the authentication and connection layers plug into (messages 50–255). */
-export interface UpperLayer {
-  /**
-   * Handles one message numbered 50 or above. Returns false for a number it does not know,
-   * and the transport answers SSH_MSG_UNIMPLEMENTED. Throws SshError for violations.
-   */
-  handleMessage(type: number, payload: Uint8Array): boolean;
-  /** The ssh-userauth service started (server: accepted; client: the server accepted). */
-  onServiceStarted?(): void;
-  /** Upper-layer messages may be sent again after a key exchange paused them. */
-  onWritable?(): void;
-  /** The session ended (any cause): close what is open, before the application hears `closed`. */
-  onSessionEnded?(): void;
-}
-
-const DEFAULT_REKEY_BYTES = 2 ** 30;
-const DEFAULT_SOFTWARE = 'pluggable_ssh_0.1';
 const USERAUTH_SERVICE = 'ssh-userauth';
 
 /** The engine behind one opaque session handle. */
@@ -71,11 +45,7 @@ export class Transport<H = unknown> {
   readonly #sendFn: SendFn<H>;
   readonly #closeFn: CloseFn<H>;
   readonly #config: SessionConfig<unknown>;
-  readonly #random: RandomFn;
-  readonly #lists: KexInitLists;
-  readonly #hostKeys: readonly PrivateKey[];
-  readonly #rekeyBytes: number;
-  readonly #rekeyPackets: number;
+  readonly #settings: TransportSettings;
   /** The object the application holds (passed back in callbacks). */
   publicHandle: unknown = this;
 
@@ -85,20 +55,12 @@ export class Transport<H = unknown> {
   #closeCalled = false;
   #inReceive = false;
   #depth = 0;
-  #out: Uint8Array[] = [];
 
   readonly ourId: string;
   #peerId: string | undefined;
   #preIdLines = 0;
 
-  #sealer: PacketSealer = createNoneSealer();
-  #opener: PacketOpener = createNoneOpener();
-  #sendSeq = 0;
-  #recvSeq = 0;
-  #sentBytes = 0;
-  #sentPackets = 0;
-  #recvBytes = 0;
-  #recvPackets = 0;
+  readonly #io: PacketIO;
 
   #kex: KeyExchange | undefined;
   #strict = false;
@@ -119,37 +81,15 @@ export class Transport<H = unknown> {
     this.#closeFn = close;
     this.#config = config;
     this.role = config.role;
-    this.#random = config.random ?? systemRandom;
-    const prefs = validateAlgorithms(config.algorithms);
-    this.#hostKeys = config.role === 'server' ? config.hostKeys : [];
-    const hostKeyAlgs = prefs.hostKey ?? DEFAULT_HOST_KEY;
-    const ciphers = prefs.cipher ?? DEFAULT_CIPHERS;
-    const macs = prefs.mac ?? DEFAULT_MACS;
-    this.#lists = {
-      kex: prefs.kex ?? DEFAULT_KEX,
-      hostKey:
-        config.role === 'server'
-          ? hostKeyAlgs.filter((a) => this.#hostKeys.some((k) => k.signatureAlgorithms.includes(a)))
-          : hostKeyAlgs,
-      cipherClientToServer: ciphers,
-      cipherServerToClient: ciphers,
-      macClientToServer: macs,
-      macServerToClient: macs,
-      compressionClientToServer: DEFAULT_COMPRESSION,
-      compressionServerToClient: DEFAULT_COMPRESSION,
-    };
-    if (config.role === 'server' && this.#lists.hostKey.length === 0) {
-      throw usageError('no host key can sign with any of the allowed host-key algorithms');
-    }
-    this.#rekeyBytes = config.rekeyAfterBytes ?? DEFAULT_REKEY_BYTES;
-    this.#rekeyPackets = config.rekeyAfterPackets ?? REKEY_PACKETS;
-    this.ourId = buildIdentification(config.softwareVersion ?? DEFAULT_SOFTWARE);
+    this.#settings = resolveSettings(config);
+    this.ourId = this.#settings.ourId;
+    this.#io = new PacketIO(this.#settings.random);
   }
 
   /** Sends our identification and first KEXINIT (RFC 4253 §4.2, §7.1). */
   start(): void {
     this.#run(() => {
-      this.#out.push(new TextEncoder().encode(`${this.ourId}\r\n`));
+      this.#io.queueRaw(new TextEncoder().encode(`${this.ourId}\r\n`));
       this.#startKex(true);
     });
   }
@@ -349,12 +289,11 @@ export class Transport<H = unknown> {
   }
 
   #flush(): void {
-    while (this.#out.length > 0 && !this.#closeCalled) {
-      const chunks = this.#out;
-      this.#out = [];
-      const bytes = chunks.length === 1 ? chunks[0]! : concatPackets(chunks);
+    while (!this.#closeCalled) {
+      const bytes = this.#io.takeOutput();
+      if (!bytes) break;
       if (this.#sendFn(this.#handle, bytes) !== 0) {
-        this.#out = [];
+        this.#io.discardOutput();
         this.#depth++;
         this.#fail(new SshError(SSH_ERR.SEND_FAILED, 'link', 'the transport could not send'));
         this.#depth--;
@@ -362,7 +301,7 @@ export class Transport<H = unknown> {
     }
     if (this.#closeRequested && !this.#closeCalled) {
       this.#closeCalled = true;
-      this.#out = [];
+      this.#io.discardOutput();
       this.#closeFn(this.#handle);
     }
   }
@@ -422,13 +361,9 @@ export class Transport<H = unknown> {
   }
 
   #readPacket(bytes: Uint8Array, offset: number): number {
-    const packet = openPacket(this.#opener, this.#recvSeq, bytes, offset);
+    const packet = this.#io.open(bytes, offset);
     if (!packet) return 0;
-    const seq = this.#recvSeq;
-    this.#recvSeq = (seq + 1) >>> 0;
-    this.#recvBytes += packet.consumed;
-    this.#recvPackets++;
-    this.#dispatch(packet.payload, seq);
+    this.#dispatch(packet.payload, packet.seq);
     if (this.#state !== 'closed') this.#maybeRekey();
     return packet.consumed;
   }
@@ -550,15 +485,15 @@ export class Transport<H = unknown> {
     const isClient = this.role === 'client';
     return {
       role: this.role,
-      random: this.#random,
+      random: this.#settings.random,
       get clientId() {
         return isClient ? self.ourId : self.#peerId!;
       },
       get serverId() {
         return isClient ? self.#peerId! : self.ourId;
       },
-      lists: this.#lists,
-      hostKeys: this.#hostKeys,
+      lists: this.#settings.lists,
+      hostKeys: this.#settings.hostKeys,
       get sessionId() {
         return self.#sessionId;
       },
@@ -572,7 +507,7 @@ export class Transport<H = unknown> {
   #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
     const kex = new KeyExchange(this.#kexHost(), initial);
     this.#kex = kex;
-    this.#kexInitSeq = this.#sendSeq;
+    this.#kexInitSeq = this.#io.sendSeq;
     this.#sendPacket(kex.ourKexInit);
     if (!initial) this.emit({ type: 'rekey-started', initiator });
   }
@@ -602,10 +537,7 @@ export class Transport<H = unknown> {
   }
 
   #installSealer(sealer: PacketSealer): void {
-    this.#sealer = sealer;
-    if (this.#strict) this.#sendSeq = 0;
-    this.#sentBytes = 0;
-    this.#sentPackets = 0;
+    this.#io.useSealer(sealer, this.#strict);
     const kex = this.#kex;
     if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo)
       this.#sendPacket(encodeServerExtInfo());
@@ -619,10 +551,7 @@ export class Transport<H = unknown> {
   }
 
   #installOpener(opener: PacketOpener): void {
-    this.#opener = opener;
-    if (this.#strict) this.#recvSeq = 0;
-    this.#recvBytes = 0;
-    this.#recvPackets = 0;
+    this.#io.useOpener(opener, this.#strict);
     if (this.#kex?.initial) this.#peerFinishedInitialKex = true;
   }
 
@@ -695,11 +624,13 @@ export class Transport<H = unknown> {
 
   #maybeRekey(): void {
     if (this.#state !== 'established' || this.#kex) return;
+    const io = this.#io;
+    const s = this.#settings;
     if (
-      this.#sentBytes >= this.#rekeyBytes ||
-      this.#recvBytes >= this.#rekeyBytes ||
-      this.#sentPackets >= this.#rekeyPackets ||
-      this.#recvPackets >= this.#rekeyPackets
+      io.sentBytes >= s.rekeyBytes ||
+      io.recvBytes >= s.rekeyBytes ||
+      io.sentPackets >= s.rekeyPackets ||
+      io.recvPackets >= s.rekeyPackets
     ) {
       this.#startKex(false, 'local');
     }
@@ -710,11 +641,7 @@ export class Transport<H = unknown> {
   /** Frames, pads, seals and queues one message (RFC 4253 §6). */
   #sendPacket(payload: Uint8Array): void {
     if (this.#closeCalled) return;
-    const wire = sealPacket(this.#sealer, this.#sendSeq, payload, this.#random);
-    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
-    this.#sentBytes += wire.length;
-    this.#sentPackets++;
-    this.#out.push(wire);
+    this.#io.seal(payload);
   }
 }
 

@@ -17,9 +17,9 @@ import {
   sessionLastError,
   sessionState,
 } from '../../src/index.js';
-import type { LayerHost } from '../../src/layer.js';
+import type { LayerHost, UpperLayer } from '../../src/layer.js';
 import { engineOf } from '../../src/session.js';
-import type { Transport, UpperLayer } from '../../src/transport/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { SshReader } from '../../src/wire/reader.js';
 import { createMemoryLink, type MemoryLinkOptions } from '../../transports/memory.js';
 import { hostKey, seededRandom } from '../helpers.js';
