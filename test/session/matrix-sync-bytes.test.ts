@@ -1,6 +1,9 @@
-import { describe } from 'vitest';
-import { runMatrix } from './matrix.js';
+import { describe, expect, it } from 'vitest';
+import { allCombos, runMatrix } from './matrix.js';
 
 describe('every algorithm combination, fed one byte at a time', () => {
+  it('covers all 1,029 combinations (7 kex × 7 host keys × 21 cipher/MAC pairs)', () => {
+    expect(allCombos()).toHaveLength(7 * 7 * 21);
+  });
   runMatrix('one byte at a time', { delivery: 'sync', split: 'bytes' });
 });
