@@ -113,6 +113,9 @@ export async function handshakeAndRekey(
 export const LINK_DROPPED_CODES: readonly string[] = [
   SSH_ERR.CONNECTION_LOST,
   SSH_ERR.PEER_DISCONNECTED,
+  // A dead peer is noticed by whichever side of the link sees it first: mid-transfer, our
+  // next write to a closed pipe can fail before the read side reports the end.
+  SSH_ERR.SEND_FAILED,
 ];
 
 /** Waits for `closed` and checks that the session ended because the link went away. */
