@@ -65,6 +65,12 @@ export const SSH_ERR = {
   INTERNAL: 'SSH_ERR_INTERNAL',
   /** The application misused the API (thrown, never reported through callbacks). */
   USAGE: 'SSH_ERR_USAGE',
+  /** An SSH agent answered SSH_AGENT_FAILURE (key gone, agent locked, confirmation denied). */
+  AGENT_REFUSED: 'SSH_ERR_AGENT_REFUSED',
+  /** A clock kept by the Node layer ran out (an agent request that got no answer in time). */
+  TIMEOUT: 'SSH_ERR_TIMEOUT',
+  /** The application aborted the operation through its AbortSignal. */
+  ABORTED: 'SSH_ERR_ABORTED',
 } as const;
 
 /** One of the stable error codes. */

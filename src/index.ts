@@ -4,6 +4,25 @@
  * bytes in through `sessionReceive`, bytes out through your `send` function.
  */
 
+export {
+  type AgentClient,
+  type AgentIdentity,
+  type AgentRequest,
+  type AgentResult,
+  agentClose,
+  agentCreate,
+  agentDisconnect,
+  agentLastError,
+  agentReceive,
+  agentRequestIdentities,
+  agentSign,
+} from './agent/client.js';
+export { AGENT_LIMITS } from './agent/limits.js';
+export {
+  type AgentSignerOptions,
+  agentSigner,
+  type RsaSignatureAlgorithm,
+} from './agent/signer.js';
 export type {
   AuthEvent,
   AuthMethodName,
