@@ -37,6 +37,7 @@ export type AgentResult<T> =
 
 /** A request handle: `cancel()` means its callback is never called (a late reply is dropped). */
 export interface AgentRequest {
+  /** Drops the request: its callback is never called; a reply already on its way is discarded. */
   cancel(): void;
 }
 
