@@ -117,7 +117,6 @@ function guarded<T>(
       }, timeoutMs);
     }
     cancel = start(settle);
-    if (done) cancel();
   });
 }
 
@@ -213,6 +212,7 @@ export class SshAgent {
    */
   static async connect(options: AgentConnectOptions = {}): Promise<SshAgent> {
     const timeoutMs = checkTimeout(options.timeoutMs, AGENT_TIMEOUT_MS_DEFAULT);
+    if (options.signal?.aborted) throw aborted(options.signal);
     if (options.stream) return new SshAgent(options.stream, timeoutMs);
     const path = options.path ?? process.env.SSH_AUTH_SOCK;
     if (!path)

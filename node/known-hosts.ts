@@ -184,6 +184,8 @@ export class KnownHosts {
    * `[host]:port` otherwise.
    */
   lookup(host: string, port = 22): KnownHostsEntry[] {
+    if (typeof host !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw usage('lookup needs a host string and a port in 0..65535');
     const name = lookupName(host, port);
     return this.#entries
       .filter((e) =>
@@ -198,6 +200,7 @@ export class KnownHosts {
    * ignored (no certificates), so a host named only by them is `unknown`.
    */
   check(host: string, port: number, keyBlob: Uint8Array): KnownHostsVerdict {
+    if (!(keyBlob instanceof Uint8Array)) throw usage('keyBlob must be a Uint8Array');
     const lines = this.lookup(host, port);
     if (lines.some((e) => e.marker === 'revoked' && sameBytes(e.keyBlob, keyBlob)))
       return 'revoked';
@@ -260,8 +263,9 @@ export function parseKnownHosts(text: string): KnownHosts {
   if (lines.at(-1) === '') lines.pop();
   lines.forEach((raw, i) => {
     const line = i + 1;
-    if (raw.length > KNOWN_HOSTS_LIMITS.LINE_BYTES_MAX) {
-      problems.push({ line, reason: `line over ${KNOWN_HOSTS_LIMITS.LINE_BYTES_MAX} characters` });
+    const max = KNOWN_HOSTS_LIMITS.LINE_BYTES_MAX;
+    if (raw.length > max || (raw.length * 3 > max && Buffer.byteLength(raw, 'utf8') > max)) {
+      problems.push({ line, reason: `line over ${max} bytes` });
       return;
     }
     const text = raw.trim();

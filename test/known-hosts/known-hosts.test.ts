@@ -235,10 +235,14 @@ describe('bad input', () => {
       `|2|${'A'.repeat(28)}|${'A'.repeat(28)} ${pub(keys.a)}`,
       `long ${pub(keys.a)} ${'x'.repeat(KNOWN_HOSTS_LIMITS.LINE_BYTES_MAX)}`,
       `also-good ${pub(keys.b)}\r`,
+      `wide ${pub(keys.a)} ${'€'.repeat(6000)}`,
     ].join('\n');
     const kh = parseKnownHosts(text);
-    expect(kh.problems.map((p) => p.line)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(kh.problems.map((p) => p.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 10]);
     expect(kh.entries.map((e) => e.line)).toEqual([1, 9]);
+    expect(() => kh.check('good', 22, 'not bytes' as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({ code: SSH_ERR.USAGE }),
+    );
     expect(kh.check('also-good', 22, keys.b)).toBe('match');
   });
 
