@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshAgent } from '../../node/agent.js';
-import { SSH_ERR } from '../../src/index.js';
+import {
+  type AgentIdentity,
+  agentClose,
+  agentCreate,
+  agentDisconnect,
+  agentReceive,
+  agentRequestIdentities,
+  agentSigner,
+  SSH_ERR,
+} from '../../src/index.js';
+import { InputBuffer } from '../../transports/input-buffer.js';
 import { makeTempDir, removeDir } from '../interop/peers.js';
 import {
   AGENT_BIN,
@@ -182,6 +192,42 @@ describe('node SshAgent against ssh-agent', () => {
     } finally {
       if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
     }
+  });
+});
+
+describe('the sans-IO client (src/agent) over a socket we drive ourselves', () => {
+  it('lists, and signs through agentSigner with rsa-sha2-256 when asked only for that', async () => {
+    const socket = netConnect(agent.socket);
+    await new Promise((r) => socket.once('connect', r));
+    const client = agentCreate(
+      socket,
+      (s, bytes) => {
+        s.write(bytes);
+        return 0;
+      },
+      (s) => s.end(),
+    );
+    const input = new InputBuffer((bytes) => agentReceive(client, bytes));
+    socket.on('data', (chunk: Buffer) => input.push(new Uint8Array(chunk)));
+    socket.on('close', () => agentClose(client));
+    const ids = await new Promise<AgentIdentity[]>((resolve, reject) =>
+      agentRequestIdentities(client, (r) => (r.ok ? resolve(r.value) : reject(r.error))),
+    );
+    const rsaId = ids.find((i) => i.keyType === 'ssh-rsa')!;
+    const signer = agentSigner(client, rsaId, { rsaAlgorithms: ['rsa-sha2-256'] })!;
+    expect(signer.signatureAlgorithms).toEqual(['rsa-sha2-256']);
+    const data = new Uint8Array([4, 5, 6]);
+    const sig = await new Promise<Uint8Array>((resolve, reject) =>
+      signer.sign({
+        algorithm: 'rsa-sha2-256',
+        data,
+        complete: resolve,
+        fail: (why) => reject(new Error(why)),
+      }),
+    );
+    expect(verifyWithNodeCrypto(keys.rsa.blob, data, sig)).toBe('rsa-sha2-256');
+    agentDisconnect(client);
+    await new Promise((r) => socket.once('close', r));
   });
 });
 
