@@ -23,6 +23,7 @@ import {
 } from '../../src/index.js';
 import { createMemoryLink, type MemoryEndpoint } from '../../transports/memory.js';
 import { attachSocket } from '../../transports/tcp.js';
+import { DOC_CONTEXT_USER } from './server.js';
 
 /** What `docContext` provides. */
 export interface DocContext {
@@ -95,7 +96,7 @@ function connect(key: PrivateKey): Promise<Live> {
     const session = attachSocket(socket, {
       role: 'client',
       onHostKey,
-      auth: { username: env('SSH_USER'), methods: [{ type: 'publickey', key }] },
+      auth: { username: DOC_CONTEXT_USER, methods: [{ type: 'publickey', key }] },
       onEvent: (event: SessionEvent) => {
         if (event.type === 'authenticated') resolve({ session, socket });
         if (event.type === 'closed')

@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../interop/peers.js';
 import { DOC_CONTEXT_NAMES } from './context.js';
 import { collectBlocks, GENERATED_DIR, type GeneratedBlock, generateBlocks } from './extract.js';
 import type { RunResult } from './runner.js';
-import { type DocServer, startDocServer } from './server.js';
 
 /** How long one example may run. */
 const EXAMPLE_TIMEOUT_MS = 10_000;
@@ -22,7 +21,6 @@ const blocks = collectBlocks(REPO_ROOT);
 let generated: GeneratedBlock[] = [];
 const typeErrors = new Map<string, string[]>();
 const results = new Map<string, RunResult>();
-let server: DocServer | undefined;
 let runnerFailure: string | undefined;
 
 /** One type-check of every generated module with the options of tsconfig.json. */
@@ -65,7 +63,7 @@ function runAll(runnable: readonly GeneratedBlock[]): Promise<void> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/docs/runner.ts', list, out], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...server!.env },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -93,14 +91,11 @@ beforeAll(async () => {
     contextModule: 'test/docs/context.ts',
     contextNames: DOC_CONTEXT_NAMES,
   });
+  // The runner is another process: the type-check here overlaps with it.
+  const running = runAll(generated.filter((g) => g.block.run));
   typeCheck(generated);
-  server = await startDocServer();
-  await runAll(generated.filter((g) => g.block.run));
+  await running;
 }, 180_000);
-
-afterAll(async () => {
-  await server?.close();
-});
 
 describe('documentation examples', () => {
   it('are found in the README, the docs and the TSDoc', () => {

@@ -1,13 +1,15 @@
 /**
  * @module
  * Runs generated documentation examples one after another in this process (started with
- * `node --import tsx`, so each is compiled by tsx): imports each module, then waits until it
+ * `node --import tsx`, so each is compiled by tsx), against the doc server (server.ts) it
+ * starts first as a child process: imports each module, then waits until it
  * leaves nothing pending, as a program would exit, or until its time is up. Servers it left
  * listening are closed then. Writes one JSON line per example to the file named by argv[3].
  *
  *   node --import tsx test/docs/runner.ts <list.json> <results.jsonl>
  */
 
+import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -132,9 +134,26 @@ async function runOne(job: Job): Promise<RunResult> {
     : { file: job.file, ok: false, error: failures.join('\n'), output, ms };
 }
 
+// The server the examples talk to runs in its own process, so that what it holds open is
+// not counted as pending here.
+const server = spawn(process.execPath, ['--import', 'tsx', 'test/docs/server-main.ts'], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const serverEnv = await new Promise<Record<string, string>>((resolve, reject) => {
+  let text = '';
+  server.stdout.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+    if (text.includes('\n')) resolve(JSON.parse(text) as Record<string, string>);
+  });
+  server.on('exit', (code) =>
+    reject(new Error(`the doc server exited (${code}) before it started`)),
+  );
+});
+Object.assign(process.env, serverEnv);
 for (const job of jobs) {
   const result = await runOne(job);
   appendFileSync(resultsPath, `${JSON.stringify(result)}\n`);
 }
+server.stdin.end();
 // Whatever a failed example left behind must not keep the runner alive.
 exit(0);

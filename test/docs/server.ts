@@ -25,6 +25,12 @@ import { addTimeouts, type SessionTimeouts } from '../../transports/timeouts.js'
 /** A connection with no received bytes for this long is disconnected by the server. */
 export const DOC_SERVER_IDLE_MS = 300;
 
+/**
+ * The user the doc context logs in as: the same key, but no idle timeout, since the runner
+ * ends those sessions itself and a busy machine must not end them first.
+ */
+export const DOC_CONTEXT_USER = 'doc-context';
+
 /** A running doc server. */
 export interface DocServer {
   /** What the examples read: SSH_HOST, SSH_PORT, SSH_USER, SSH_PASSWORD, SSH_KEY_FILE, SSH_HOST_FINGERPRINT. */
@@ -45,7 +51,7 @@ export async function startDocServer(): Promise<DocServer> {
 
   const decide = (request: AuthRequest) => {
     const ok =
-      request.username === user &&
+      (request.username === user || request.username === DOC_CONTEXT_USER) &&
       ((request.method === 'password' && request.password === password) ||
         (request.method === 'publickey' &&
           request.publicKey !== undefined &&
@@ -64,6 +70,11 @@ export async function startDocServer(): Promise<DocServer> {
           hostKeys: [hostKey],
           authMethods: ['publickey', 'password'],
           onAuth: decide,
+          onEvent: (event) => {
+            if (event.type === 'authenticated' && event.username === DOC_CONTEXT_USER) {
+              timeouts.cancel();
+            }
+          },
           onChannelOpen: (request) => {
             if (request.type === 'session') acceptCommands(request);
             else if (request.type === 'direct-tcpip' && request.host === '127.0.0.1')
