@@ -47,10 +47,20 @@ export function engineOf(session: Session): Transport {
  *
  * @example
  * ```ts
+ * import net from 'node:net';
+ * import { InputBuffer } from 'pluggable-ssh/transports/input-buffer';
+ *
+ * const socket = net.connect(port, host);
  * const session = sessionCreate(socket, (s, bytes) => (s.write(bytes), 0), (s) => s.end(), {
  *   role: 'client',
  *   onHostKey: (req) => (req.fingerprint === pinned ? req.accept() : req.reject()),
+ *   onEvent: (event) => {
+ *     if (event.type === 'handshake-complete') sessionDisconnect(session);
+ *   },
  * });
+ * const input = new InputBuffer((bytes) => sessionReceive(session, bytes));
+ * socket.on('data', (chunk) => input.push(chunk));
+ * socket.on('close', () => input.afterDrain(() => sessionClose(session)));
  * ```
  */
 export function sessionCreate<H>(
@@ -91,13 +101,24 @@ export function sessionCreate<H>(
  *
  * @example
  * ```ts
- * let pending = new Uint8Array(0);
- * socket.on('data', (chunk) => {
- *   pending = concat(pending, chunk);
- *   const n = sessionReceive(session, pending);
- *   if (n < 0) return socket.destroy();
- *   pending = pending.subarray(n);
+ * import net from 'node:net';
+ *
+ * const socket = net.connect(port, host);
+ * const session = sessionCreate(socket, (s, bytes) => (s.write(bytes), 0), (s) => s.end(), {
+ *   role: 'client',
+ *   onHostKey,
+ *   onEvent: (event) => {
+ *     if (event.type === 'handshake-complete') sessionDisconnect(session);
+ *   },
  * });
+ * let pending = Buffer.alloc(0); // what the session has not consumed yet
+ * socket.on('data', (chunk: Buffer) => {
+ *   pending = Buffer.concat([pending, chunk]);
+ *   const n = sessionReceive(session, pending); // whole lines or packets only
+ *   if (n < 0) return; // the session ended (it asked `close` to end the socket)
+ *   pending = pending.subarray(n); // keep the tail for next time
+ * });
+ * socket.on('close', () => sessionClose(session));
  * ```
  */
 export function sessionReceive(session: Session, bytes: Uint8Array): number {
@@ -111,7 +132,9 @@ export function sessionReceive(session: Session, bytes: Uint8Array): number {
  *
  * @example
  * ```ts
- * socket.on('close', () => sessionClose(session));
+ * // The link went away: tell the session, after feeding it every byte received.
+ * sessionClose(session);
+ * console.log(sessionLastError(session)?.code); // prints: SSH_ERR_CONNECTION_LOST
  * ```
  */
 export function sessionClose(session: Session): void {
@@ -152,7 +175,7 @@ export function sessionRekey(session: Session): boolean {
  *
  * @example
  * ```ts
- * if (sessionState(session) === 'established') startAuthentication();
+ * if (sessionState(session) === 'established') sessionRekey(session);
  * ```
  */
 export function sessionState(session: Session): SessionState {
@@ -202,7 +225,10 @@ export function sessionHostKeyFingerprint(session: Session): string | undefined 
  *
  * @example
  * ```ts
- * if (sessionReceive(session, bytes) < 0) console.error(sessionLastError(session)?.code);
+ * const garbage = new TextEncoder().encode('this is not an SSH packet');
+ * if (sessionReceive(session, garbage) < 0) {
+ *   console.log(sessionLastError(session)?.code); // prints: SSH_ERR_BAD_PACKET_LENGTH
+ * }
  * ```
  */
 export function sessionLastError(session: Session): SshError | undefined {
@@ -214,7 +240,8 @@ export function sessionLastError(session: Session): SshError | undefined {
  *
  * @example
  * ```ts
- * const id = sessionId(session);
+ * const id = sessionId(session); // H of the first key exchange, e.g. 32 bytes for sha256
+ * console.log(Buffer.from(id ?? []).toString('hex'));
  * ```
  */
 export function sessionId(session: Session): Uint8Array | undefined {
@@ -241,7 +268,10 @@ export function sessionStrictKex(session: Session): boolean {
  *
  * @example
  * ```ts
- * sessionAuthenticate(session, { username: 'alice', methods: [{ type: 'publickey', key }] });
+ * import { connectTcp } from 'pluggable-ssh/transports/tcp';
+ *
+ * const session = connectTcp({ host, port }, { role: 'client', onHostKey });
+ * sessionAuthenticate(session, { username, methods: [{ type: 'publickey', key }] });
  * ```
  */
 export function sessionAuthenticate(session: Session, auth: ClientAuthConfig): void {

@@ -111,12 +111,14 @@ export interface AttachToChannelOptions extends ChannelLinkOptions {
  *
  * @example
  * ```ts
- * // ssh -J jump target: once `jump` has authenticated
- * const { session } = attachChannelLink(jump, { host: 'target.internal', port: 22 }, {
+ * // ssh -J: `session` is logged in to the jump host; the target is reached through it.
+ * const jump = session;
+ * const target = attachChannelLink(jump, { host, port }, {
  *   role: 'client',
  *   onHostKey: (request) => (request.fingerprint === pinned ? request.accept() : request.reject()),
- *   auth: { username: 'me', methods: [{ type: 'publickey', key }] },
+ *   auth: { username, methods: [{ type: 'publickey', key }] },
  * });
+ * console.log(sessionState(target.session)); // prints: version-exchange (the channel is still opening)
  * ```
  */
 export function attachChannelLink(
@@ -158,11 +160,13 @@ export function attachChannelLink(
  *
  * @example
  * ```ts
+ * // `session` is logged in to a host whose `nc` reaches the target.
+ * const config = { role: 'client', onHostKey } as const;
  * let link: AttachedChannelLink | undefined;
- * channelOpenSession(jump, {
+ * channelOpenSession(session, {
  *   onEvent: (event, ch) => {
  *     if (link) return link.onEvent(event, ch);
- *     if (event.type === 'open') channelRequestExec(ch, 'nc target.internal 22');
+ *     if (event.type === 'open') channelRequestExec(ch, `nc ${host} ${port}`);
  *     if (event.type === 'request-result' && event.success) link = attachToChannel(ch, config);
  *   },
  * });

@@ -14,8 +14,16 @@ export type ReceiveFn = (bytes: Uint8Array) => number;
  *
  * @example
  * ```ts
+ * import net from 'node:net';
+ *
+ * const socket = net.connect(port, host);
+ * const session = sessionCreate(socket, (s, b) => (s.write(b), 0), (s) => s.end(), {
+ *   role: 'client',
+ *   onHostKey,
+ * });
  * const input = new InputBuffer((bytes) => sessionReceive(session, bytes));
- * socket.on('data', (chunk) => { if (input.push(chunk) < 0) socket.destroy(); });
+ * socket.on('data', (chunk) => { if (input.push(chunk) < 0) socket.pause(); }); // -1: ended
+ * socket.on('close', () => input.afterDrain(() => sessionClose(session)));
  * ```
  */
 export class InputBuffer {

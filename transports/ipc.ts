@@ -49,7 +49,12 @@ export function connectUnix(path: string, config: SessionConfig<Session>): Sessi
  *
  * @example
  * ```ts
- * const server = listenUnix('/run/ssh-gateway.sock', () => ({ role: 'server', hostKeys: [key] }));
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), 'gateway-')), 'ssh.sock');
+ * const server = listenUnix(path, () => ({ role: 'server', hostKeys: [key] }));
  * server.on('error', (e) => console.error(e));
  * ```
  */
@@ -108,11 +113,24 @@ export interface SpawnedSession {
  *
  * @example
  * ```ts
- * const { session, child } = spawnSession('/usr/sbin/sshd', ['-i', '-f', configPath], {
+ * // Any program that speaks SSH on stdin/stdout: `sshd -i`, `ssh -W host:22 jump`, or our
+ * // example server, here with a host key we know.
+ * import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const hostKeyFile = join(mkdtempSync(join(tmpdir(), 'spawn-')), 'host_key.pem');
+ * writeFileSync(hostKeyFile, privateKeyToPem(generatePrivateKey('ed25519')), { mode: 0o600 });
+ * const pinned = fingerprintSha256(parsePrivateKey(readFileSync(hostKeyFile)).publicKeyBlob);
+ * const server = ['--import', 'tsx', 'examples/exec-server.ts', '--stdio', '--host-key', hostKeyFile, '--password', 'x'];
+ * const { child } = spawnSession(process.execPath, server, {
  *   role: 'client',
- *   onHostKey: (request) => request.accept(),
+ *   onHostKey: (request) => (request.fingerprint === pinned ? request.accept() : request.reject()),
+ *   onEvent: (event, session) => {
+ *     if (event.type === 'handshake-complete') sessionDisconnect(session);
+ *   },
  * });
- * child.on('exit', (code) => console.log('sshd exited', code));
+ * child.on('exit', (code) => console.log('the server exited', code)); // prints: the server exited 0
  * ```
  */
 export function spawnSession(
@@ -206,9 +224,9 @@ export interface StdioOptions extends StreamLinkHooks {
  * after reading what it got.
  *
  * @example
- * ```ts
+ * ```ts no-run: it would take over the test runner's own stdin and stdout
  * // ssh -o ProxyCommand='node server.js' anyhost
- * attachStdio({ role: 'server', hostKeys: [key], onEvent: (e) => log(e) });
+ * attachStdio({ role: 'server', hostKeys: [key], onEvent: (e) => console.error(e.type) }); // stdout is the link
  * ```
  */
 export function attachStdio(config: SessionConfig<Session>, options: StdioOptions = {}): Session {

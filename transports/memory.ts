@@ -27,7 +27,18 @@ export interface MemoryLinkOptions {
   readonly split?: Split;
 }
 
-/** One end of a memory link. */
+/**
+ * One end of a memory link.
+ *
+ * @example
+ * ```ts
+ * const [client, server] = createMemoryLink({ delivery: 'deferred' });
+ * server.create({ role: 'server', hostKeys: [key] });
+ * client.create({ role: 'client', onHostKey: (request) => request.accept() });
+ * await client.idle(); // every delivery done: the handshake is over
+ * console.log(sessionState(client.session!)); // prints: established
+ * ```
+ */
 export class MemoryEndpoint {
   readonly input = new InputBuffer();
   session: Session | undefined;
@@ -165,7 +176,15 @@ export function createMemoryLink(
   return [a, b];
 }
 
-/** A small seeded PRNG (mulberry32): deterministic pieces for reproducible tests. */
+/**
+ * A small seeded PRNG (mulberry32): deterministic pieces for reproducible tests.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = [mulberry32(7), mulberry32(7)];
+ * console.log(a() === b(), a() < 1); // prints: true true
+ * ```
+ */
 export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

@@ -76,7 +76,7 @@ export interface SerialSession {
  * created then. See the module notes on when to open each end.
  *
  * @example
- * ```ts
+ * ```ts no-run: it needs a serial device (test/transports/serial.test.ts runs this code on a socat pty pair)
  * const { session } = await openSerial({ path: '/dev/ttyUSB0', baudRate: 115200 }, {
  *   role: 'client',
  *   onHostKey: (request) => request.accept(),
@@ -107,7 +107,9 @@ export async function openSerial(
  * or fails, the session hears `sessionClose` once everything received was fed to it.
  *
  * @example
- * ```ts
+ * ```ts no-run: it needs a serial device (test/transports/serial.test.ts runs this code on a socat pty pair)
+ * import { SerialPort } from 'serialport';
+ *
  * const port = new SerialPort({ path: '/dev/ttyS0', baudRate: 9600 });
  * const session = attachSerial(port, { role: 'server', hostKeys: [key] }, { readPieceBytes: 1 });
  * ```

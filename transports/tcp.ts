@@ -31,7 +31,9 @@ function close(socket: net.Socket): void {
  *
  * @example
  * ```ts
- * const session = attachSocket(net.connect(22, 'example.org'), { role: 'client', onHostKey });
+ * import net from 'node:net';
+ *
+ * const session = attachSocket(net.connect(port, host), { role: 'client', onHostKey });
  * ```
  */
 export function attachSocket(socket: net.Socket, config: SessionConfig<Session>): Session {
@@ -56,7 +58,14 @@ export function attachSocket(socket: net.Socket, config: SessionConfig<Session>)
  *
  * @example
  * ```ts
- * const session = connectTcp({ host: '127.0.0.1', port: 22 }, { role: 'client', onHostKey });
+ * const session = connectTcp({ host, port }, {
+ *   role: 'client',
+ *   onHostKey: (request) => (request.fingerprint === pinned ? request.accept() : request.reject()),
+ *   auth: { username, methods: [{ type: 'publickey', key }] },
+ *   onEvent: (event) => {
+ *     if (event.type === 'authenticated') sessionDisconnect(session);
+ *   },
+ * });
  * ```
  */
 export function connectTcp(
@@ -71,7 +80,8 @@ export function connectTcp(
  *
  * @example
  * ```ts
- * const server = listenTcp({ port: 2222 }, () => ({ role: 'server', hostKeys: [key] }));
+ * const server = listenTcp({ port: 0 }, () => ({ role: 'server', hostKeys: [key] })); // 0: any free port
+ * server.on('listening', () => console.log(server.address()));
  * ```
  */
 export function listenTcp(

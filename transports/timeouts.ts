@@ -94,7 +94,12 @@ export interface SessionTimeouts {
  *
  * @example
  * ```ts
+ * import type net from 'node:net';
+ * import { spawnSession } from 'pluggable-ssh/transports/ipc';
+ * import { listenTcp } from 'pluggable-ssh/transports/tcp';
+ *
  * // A client: wrap, create, attach, and report received bytes.
+ * const config = { role: 'client', onHostKey } as const;
  * const timeouts = addTimeouts(config, { handshakeMs: 10_000, idleMs: 300_000 }, (kind) =>
  *   console.warn(`${kind} timeout`),
  * );
@@ -104,9 +109,10 @@ export interface SessionTimeouts {
  * timeouts.attach(session);
  *
  * // A server: a login grace time for every connection.
+ * const serverConfig = { role: 'server', hostKeys: [key] } as const;
  * const clocks = new WeakMap<net.Socket, SessionTimeouts>();
  * listenTcp(
- *   { port: 2222 },
+ *   { port: 0 },
  *   (socket) => {
  *     const t = addTimeouts(serverConfig, { handshakeMs: 10_000, authenticationMs: 60_000 });
  *     clocks.set(socket, t);

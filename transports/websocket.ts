@@ -114,7 +114,9 @@ export function connectWebSocket(
  *
  * @example
  * ```ts
- * const wss = new WebSocketServer({ port: 8022, perMessageDeflate: false });
+ * import { WebSocketServer } from 'ws';
+ *
+ * const wss = new WebSocketServer({ port: 0, perMessageDeflate: false }); // 0: any free port
  * wss.on('connection', (ws) => attachWebSocket(ws, { role: 'server', hostKeys: [key] }));
  * ```
  */
@@ -145,7 +147,7 @@ export function attachWebSocket(
  *
  * @example
  * ```ts
- * const wss = listenWebSocket({ port: 8022, path: '/ssh' }, () => ({
+ * const wss = listenWebSocket({ port: 0, path: '/ssh' }, () => ({
  *   role: 'server',
  *   hostKeys: [key],
  * }));

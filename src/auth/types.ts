@@ -83,10 +83,12 @@ export type ClientAuthMethod =
  *
  * @example
  * ```ts
+ * // Something that signs asynchronously, as an agent does; here a key behind a promise.
+ * const agentSign = async (data: Uint8Array, algorithm: string) => key.sign(algorithm, data);
  * const signer: Signer = {
- *   publicKeyBlob: blob,
- *   signatureAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256'],
- *   sign: (req) => agent.sign(blob, req.data, req.algorithm).then(req.complete, () => req.fail()),
+ *   publicKeyBlob: key.publicKeyBlob,
+ *   signatureAlgorithms: key.signatureAlgorithms,
+ *   sign: (req) => void agentSign(req.data, req.algorithm).then(req.complete, () => req.fail()),
  * };
  * ```
  */
@@ -151,10 +153,14 @@ export interface KeyboardInteractiveRequest {
  *
  * @example
  * ```ts
+ * const authorized = [Buffer.from(key.publicKeyBlob)]; // e.g. read from authorized_keys
  * const config: ServerAuthConfig = {
  *   authMethods: ['publickey'],
- *   onAuth: (req) => (req.publicKey && isAuthorized(req.username, req.publicKey.blob)
- *     ? req.accept() : req.reject()),
+ *   onAuth: (req) => {
+ *     const blob = req.publicKey?.blob;
+ *     if (blob && authorized.some((k) => k.equals(blob))) req.accept();
+ *     else req.reject();
+ *   },
  * };
  * ```
  */

@@ -65,12 +65,17 @@ export function checkPort(name: string, v: unknown): number {
  *
  * @example
  * ```ts
- * const channel = channelOpenSession(session, {
- *   onEvent: (event, ch) => {
- *     if (event.type === 'open') channelRequestExec(ch, 'uname -a');
- *     if (event.type === 'data') process.stdout.write(event.data);
- *   },
+ * const output = await new Promise<string>((resolve) => {
+ *   let text = '';
+ *   channelOpenSession(session, {
+ *     onEvent: (event, channel) => {
+ *       if (event.type === 'open') channelRequestExec(channel, 'echo hello');
+ *       if (event.type === 'data') text += new TextDecoder().decode(event.data);
+ *       if (event.type === 'close') resolve(text);
+ *     },
+ *   });
  * });
+ * console.log(output); // prints: hello
  * ```
  */
 export function channelOpenSession(session: Session, options: ChannelOptions): Channel {
@@ -86,7 +91,7 @@ export function channelOpenSession(session: Session, options: ChannelOptions): C
  * ```ts
  * const ch = channelOpenDirectTcpip(session, {
  *   host: 'db.internal', port: 5432, originatorHost: '127.0.0.1', originatorPort: 50000,
- *   onEvent: (event) => { if (event.type === 'data') socket.write(event.data); },
+ *   onEvent: (event) => { if (event.type === 'data') process.stdout.write(event.data); },
  * });
  * ```
  */
@@ -118,7 +123,7 @@ export function channelOpenDirectTcpip(
  * ```ts
  * const ch = channelOpenDirectStreamlocal(session, {
  *   socketPath: '/run/docker.sock',
- *   onEvent: (event) => { if (event.type === 'data') local.write(event.data); },
+ *   onEvent: (event) => { if (event.type === 'data') process.stdout.write(event.data); },
  * });
  * ```
  */
@@ -209,7 +214,7 @@ export function channelRequestShell(channel: Channel): void {
  *
  * @example
  * ```ts
- * channelRequestExec(channel, 'ls -l /');
+ * channelRequestExec(channel, 'ls -l /'); // then 'data' events, exit-status, 'eof', 'close'
  * ```
  */
 export function channelRequestExec(channel: Channel, command: string | Uint8Array): void {
@@ -367,8 +372,17 @@ export function channelClose(channel: Channel): void {
  *
  * @example
  * ```ts
- * // in onEvent: if (event.type === 'data') file.write(event.data, () =>
- * channelConsume(channel, event.data.length);
+ * import { createWriteStream } from 'node:fs';
+ *
+ * const file = createWriteStream('/dev/null');
+ * channelOpenSession(session, {
+ *   manualWindow: true,
+ *   onEvent: (event, channel) => {
+ *     if (event.type === 'open') channelRequestExec(channel, 'echo hello');
+ *     // The window reopens only as fast as the file takes the data.
+ *     if (event.type === 'data') file.write(event.data, () => channelConsume(channel, event.data.length));
+ *   },
+ * });
  * ```
  */
 export function channelConsume(channel: Channel, bytes: number): void {
@@ -394,7 +408,8 @@ export function channelWindow(channel: Channel): number {
  *
  * @example
  * ```ts
- * if (channelRemoteWindow(channel) === 0) waitForWritable();
+ * const room = channelRemoteWindow(channel); // 0: wait for the 'writable' event
+ * console.log(room);
  * ```
  */
 export function channelRemoteWindow(channel: Channel): number {

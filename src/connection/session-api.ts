@@ -22,7 +22,9 @@ import type { Channel, ChannelOptions } from './types.js';
  *
  * @example
  * ```ts
- * sessionGlobalRequest(session, 'keepalive@openssh.com', true, undefined, () => alive());
+ * sessionGlobalRequest(session, 'keepalive@openssh.com', true, undefined, (success) =>
+ *   console.log('the server answered', success), // any answer shows it is alive
+ * );
  * ```
  */
 export function sessionGlobalRequest(
@@ -176,9 +178,9 @@ export function sessionNoMoreSessions(session: Session): void {
  *
  * @example
  * ```ts
- * const ch = sessionOpenForwardedTcpip(session, {
+ * const ch = sessionOpenForwardedTcpip(serverSession, {
  *   address: '127.0.0.1', port: 8080, originatorHost: '10.0.0.7', originatorPort: 51234,
- *   onEvent: (event) => { if (event.type === 'data') socket.write(event.data); },
+ *   onEvent: (event) => { if (event.type === 'open-failed') console.log('the client did not ask for it'); },
  * });
  * ```
  */
@@ -209,7 +211,7 @@ export function sessionOpenForwardedTcpip(
  *
  * @example
  * ```ts
- * const ch = sessionOpenForwardedStreamlocal(session, { socketPath: '/tmp/app.sock', onEvent });
+ * const ch = sessionOpenForwardedStreamlocal(serverSession, { socketPath: '/tmp/app.sock', onEvent });
  * ```
  */
 export function sessionOpenForwardedStreamlocal(

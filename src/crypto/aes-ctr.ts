@@ -60,8 +60,9 @@ class Hmac implements PacketMac {
  *
  * @example
  * ```ts
- * const mac = createPacketMac('sha256', keys.macKey);
- * const tag = mac.compute(seq, packet);
+ * const mac = createPacketMac('sha256', new Uint8Array(32)); // integrity key E or F
+ * const packet = new Uint8Array([0, 0, 0, 12, 10, 2, ...new Uint8Array(10)]);
+ * const tag = mac.compute(0, packet); // 32 bytes over sequence number 0 ‖ packet
  * ```
  */
 export function createPacketMac(hash: HmacHash, key: Uint8Array): PacketMac {
@@ -206,7 +207,8 @@ class AesCtrOpener implements PacketOpener {
  *
  * @example
  * ```ts
- * const sealer = createAesCtrSealer(keys.key, keys.iv, { hash: 'sha256', etm: true }, keys.macKey);
+ * const [key, iv, macKey] = [new Uint8Array(16), new Uint8Array(16), new Uint8Array(32)];
+ * const sealer = createAesCtrSealer(key, iv, { hash: 'sha256', etm: true }, macKey);
  * ```
  */
 export function createAesCtrSealer(
@@ -227,8 +229,11 @@ export function createAesCtrSealer(
  *
  * @example
  * ```ts
- * const opener = createAesCtrOpener(keys.key, keys.iv, { hash: 'sha256', etm: false }, keys.macKey);
- * const length = opener.peekLength(seq, bytes.subarray(0, opener.lengthFieldBytes));
+ * const [key, iv, macKey] = [new Uint8Array(16), new Uint8Array(16), new Uint8Array(32)];
+ * const mac = { hash: 'sha256', etm: false } as const;
+ * const wire = createAesCtrSealer(key, iv, mac, macKey).seal(0, new Uint8Array([0, 0, 0, 12, 10, 2, ...new Uint8Array(10)]));
+ * const opener = createAesCtrOpener(key, iv, mac, macKey);
+ * const length = opener.peekLength(0, wire.subarray(0, opener.lengthFieldBytes)); // 12
  * ```
  */
 export function createAesCtrOpener(

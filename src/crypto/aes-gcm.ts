@@ -21,8 +21,10 @@ const IV_LENGTH = 12;
  *
  * @example
  * ```ts
+ * const [key, iv, msg] = [new Uint8Array(16), new Uint8Array(12), new Uint8Array(16)];
+ * const aad = new Uint8Array([0, 0, 0, 16]); // packet_length: authenticated, not encrypted
  * const out = new Uint8Array(msg.length + 16);
- * gcmSealInto('aes-128-gcm', key, iv, aad, msg, out, 0);
+ * gcmSealInto('aes-128-gcm', key, iv, aad, msg, out, 0); // ciphertext ‖ 16-byte tag
  * ```
  */
 export function gcmSealInto(
@@ -52,7 +54,10 @@ export function gcmSealInto(
  *
  * @example
  * ```ts
- * const plain = gcmOpen('aes-128-gcm', key, iv, aad, ciphertext, tag);
+ * const [key, iv, aad] = [new Uint8Array(16), new Uint8Array(12), new Uint8Array([0, 0, 0, 16])];
+ * const sealed = new Uint8Array(32);
+ * gcmSealInto('aes-128-gcm', key, iv, aad, new Uint8Array(16), sealed, 0);
+ * const plain = gcmOpen('aes-128-gcm', key, iv, aad, sealed.subarray(0, 16), sealed.subarray(16));
  * if (plain === null) throw new Error('bad tag');
  * ```
  */
@@ -165,7 +170,7 @@ class AesGcmOpener implements PacketOpener {
  *
  * @example
  * ```ts
- * const sealer = createAesGcmSealer(keys.key, keys.iv);
+ * const sealer = createAesGcmSealer(new Uint8Array(16), new Uint8Array(12)); // key C, IV A
  * ```
  */
 export function createAesGcmSealer(key: Uint8Array, iv: Uint8Array): PacketSealer {
@@ -179,7 +184,7 @@ export function createAesGcmSealer(key: Uint8Array, iv: Uint8Array): PacketSeale
  *
  * @example
  * ```ts
- * const opener = createAesGcmOpener(keys.key, keys.iv);
+ * const opener = createAesGcmOpener(new Uint8Array(16), new Uint8Array(12)); // key D, IV B
  * ```
  */
 export function createAesGcmOpener(key: Uint8Array, iv: Uint8Array): PacketOpener {

@@ -111,8 +111,8 @@ class ChaCha20Poly1305Opener implements PacketOpener {
  *
  * @example
  * ```ts
- * const sealer = createChaCha20Poly1305Sealer(keys.key);
- * const wire = sealer.seal(seq, packet);
+ * const sealer = createChaCha20Poly1305Sealer(new Uint8Array(64)); // K_2 ‖ K_1
+ * const wire = sealer.seal(0, new Uint8Array([0, 0, 0, 8, 6, 2, 0, 0, 0, 0, 0, 0])); // 12 + 16 bytes
  * ```
  */
 export function createChaCha20Poly1305Sealer(
@@ -129,9 +129,11 @@ export function createChaCha20Poly1305Sealer(
  *
  * @example
  * ```ts
- * const opener = createChaCha20Poly1305Opener(keys.key);
- * const length = opener.peekLength(seq, bytes.subarray(0, 4));
- * const plain = opener.open(seq, bytes.subarray(0, 4 + length + opener.macLength));
+ * const key = new Uint8Array(64);
+ * const bytes = createChaCha20Poly1305Sealer(key).seal(0, new Uint8Array([0, 0, 0, 8, 6, 2, 0, 0, 0, 0, 0, 0]));
+ * const opener = createChaCha20Poly1305Opener(key);
+ * const length = opener.peekLength(0, bytes.subarray(0, 4)); // 8, decrypted with K_1
+ * const plain = opener.open(0, bytes.subarray(0, 4 + length + opener.macLength)); // or null
  * ```
  */
 export function createChaCha20Poly1305Opener(

@@ -12,7 +12,8 @@ import type { KexHash } from './types.js';
  *
  * @example
  * ```ts
- * const digest = hashOf('sha256', header, body); // 32 bytes
+ * const [header, body] = [new Uint8Array([0, 0, 0, 3]), new TextEncoder().encode('abc')];
+ * const digest = hashOf('sha256', header, body); // 32 bytes: SHA-256(header ‖ body)
  * ```
  */
 export function hashOf(alg: KexHash | 'sha1', ...chunks: Uint8Array[]): Uint8Array {

@@ -166,9 +166,9 @@ function parseBlobOrThrow(blob: Uint8Array): PublicKeyInfo | undefined {
  *
  * @example
  * ```ts
- * const host = parsePublicKeyBlob(kexReply.hostKeyBlob);
+ * const host = parsePublicKeyBlob(key.publicKeyBlob);
  * if (host === undefined) throw new Error('unsupported host key');
- * console.log(host.type, host.bits);
+ * console.log(host.type, host.bits); // prints: ssh-ed25519 256
  * ```
  */
 export function parsePublicKeyBlob(blob: Uint8Array): PublicKeyInfo | undefined {
@@ -269,8 +269,10 @@ function verifyOrThrow(
  *
  * @example
  * ```ts
- * if (!verifySignature('ssh-ed25519', hostKeyBlob, signatureBlob, exchangeHash)) {
- *   // SSH_ERR_HOST_KEY_SIGNATURE_INVALID
+ * const exchangeHash = new Uint8Array(32);
+ * const signatureBlob = key.sign('ssh-ed25519', exchangeHash);
+ * if (!verifySignature('ssh-ed25519', key.publicKeyBlob, signatureBlob, exchangeHash)) {
+ *   throw new Error('SSH_ERR_HOST_KEY_SIGNATURE_INVALID');
  * }
  * ```
  */
@@ -293,7 +295,7 @@ export function verifySignature(
  *
  * @example
  * ```ts
- * fingerprintSha256(hostKeyBlob); // 'SHA256:r9dcNTiuP/TKDK/YHP8mowu8Sv2lwEVKsLkqAGVLXUc'
+ * console.log(fingerprintSha256(key.publicKeyBlob)); // e.g. SHA256:r9dcNTiuP/TKDK/YHP8mowu8Sv2lwEVKsLkqAGVLXUc
  * ```
  */
 export function fingerprintSha256(blob: Uint8Array): string {
@@ -314,6 +316,8 @@ function jwkBytes(value: string | undefined, what: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import { generateKeyPairSync } from 'node:crypto';
+ *
  * const { publicKey } = generateKeyPairSync('ed25519');
  * const blob = publicKeyBlobOf(publicKey);
  * ```

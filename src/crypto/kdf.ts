@@ -23,6 +23,8 @@ export type KeyLetter = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
  *
  * @example
  * ```ts
+ * const [k, h] = [new Uint8Array(32).fill(7), new Uint8Array(32).fill(9)]; // K and H
+ * const sessionId = h; // the first exchange's H
  * const ivClientToServer = deriveKey('sha256', k, h, 'A', sessionId, 16);
  * ```
  */

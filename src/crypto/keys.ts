@@ -32,8 +32,9 @@ import {
  *
  * @example
  * ```ts
- * const key = parsePrivateKey(readFileSync('id_ed25519', 'utf8'));
- * const signature = key.sign(key.signatureAlgorithms[0]!, data);
+ * const key = generatePrivateKey('ed25519'); // or parsePrivateKey(text)
+ * const data = new TextEncoder().encode('to be signed');
+ * const signature = key.sign(key.signatureAlgorithms[0]!, data); // string algorithm ‖ string sig
  * ```
  */
 export interface PrivateKey {
@@ -174,8 +175,12 @@ function loadDer(der: Uint8Array, passphrase: string | undefined): KeyObject {
  *
  * @example
  * ```ts
- * const key = parsePrivateKey(readFileSync('/etc/ssh/ssh_host_ed25519_key', 'utf8'));
- * const userKey = parsePrivateKey(readFileSync('id_rsa'), 'secret');
+ * import { readFileSync } from 'node:fs';
+ *
+ * const key = parsePrivateKey(readFileSync(keyFile, 'utf8')); // e.g. ~/.ssh/id_ed25519
+ * const pem = privateKeyToPem(generatePrivateKey('ecdsa-p256'));
+ * const same = parsePrivateKey(pem); // an encrypted key takes its passphrase second
+ * console.log(key.type, same.type); // prints: ssh-ed25519 ecdsa-sha2-nistp256
  * ```
  */
 export function parsePrivateKey(data: string | Uint8Array, passphrase?: string): PrivateKey {
@@ -210,7 +215,7 @@ export function parsePrivateKey(data: string | Uint8Array, passphrase?: string):
  * @example
  * ```ts
  * const hostKey = generatePrivateKey('ed25519');
- * const rsaKey = generatePrivateKey('rsa', { bits: 4096 });
+ * const rsaKey = generatePrivateKey('rsa', { bits: 2048 }); // 3072 bits by default
  * ```
  */
 export function generatePrivateKey(
@@ -259,7 +264,9 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  *
  * @example
  * ```ts
- * const { type, blob, comment } = parsePublicKey(readFileSync('id_ed25519.pub', 'utf8'));
+ * const line = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlFxCKNwUJfKipPMmW3dTzXN0W+vYvr/wKQpG8Keh2j me@host';
+ * const { type, blob, comment } = parsePublicKey(line); // e.g. a line of ~/.ssh/id_ed25519.pub
+ * console.log(type, blob.length, comment); // prints: ssh-ed25519 51 me@host
  * ```
  */
 export function parsePublicKey(text: string): { type: string; blob: Uint8Array; comment: string } {
@@ -295,7 +302,7 @@ export function parsePublicKey(text: string): { type: string; blob: Uint8Array; 
  *
  * @example
  * ```ts
- * writeFileSync('id_ed25519.pub', publicKeyToOpenSSH(key.publicKeyBlob, 'me@host') + '\n');
+ * console.log(publicKeyToOpenSSH(key.publicKeyBlob, 'me@host')); // ssh-ed25519 AAAAC3… me@host
  * ```
  */
 export function publicKeyToOpenSSH(blob: Uint8Array, comment?: string): string {
@@ -321,7 +328,12 @@ export function publicKeyToOpenSSH(blob: Uint8Array, comment?: string): string {
  *
  * @example
  * ```ts
- * writeFileSync('host_key.pem', privateKeyToPem(generatePrivateKey('ed25519')), { mode: 0o600 });
+ * import { mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'host_key.pem');
+ * writeFileSync(file, privateKeyToPem(generatePrivateKey('ed25519')), { mode: 0o600 });
  * ```
  */
 export function privateKeyToPem(key: PrivateKey): string {

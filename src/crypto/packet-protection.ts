@@ -115,8 +115,11 @@ function lookup(cipher: string, mac: string | undefined): [CipherEntry, MacEntry
  *
  * @example
  * ```ts
+ * const keys = { key: new Uint8Array(16), iv: new Uint8Array(16), macKey: new Uint8Array(32) };
  * const sealer = createSealer('aes128-ctr', 'hmac-sha2-256-etm@openssh.com', keys);
- * const wire = sealer.seal(seq, packet);
+ * // packet_length 16 ‖ padding_length 14 ‖ payload (one byte: SSH_MSG_IGNORE) ‖ padding
+ * const packet = new Uint8Array([0, 0, 0, 16, 14, 2, ...new Uint8Array(14)]);
+ * const wire = sealer.seal(0, packet); // 20 bytes, then the 32-byte MAC
  * ```
  */
 export function createSealer(
@@ -146,9 +149,12 @@ export function createSealer(
  *
  * @example
  * ```ts
+ * const keys = { key: new Uint8Array(64), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+ * const packet = new Uint8Array([0, 0, 0, 8, 6, 2, 0, 0, 0, 0, 0, 0]);
+ * const input = createSealer('chacha20-poly1305@openssh.com', undefined, keys).seal(0, packet);
  * const opener = createOpener('chacha20-poly1305@openssh.com', undefined, keys);
- * const length = opener.peekLength(seq, input.subarray(0, opener.lengthFieldBytes));
- * const plain = opener.open(seq, input.subarray(0, 4 + length + opener.macLength));
+ * const length = opener.peekLength(0, input.subarray(0, opener.lengthFieldBytes)); // 8
+ * const plain = opener.open(0, input.subarray(0, 4 + length + opener.macLength)); // or null
  * ```
  */
 export function createOpener(
@@ -177,7 +183,8 @@ const NONE_FRAMING = { blockSize: 8, lengthExcludedFromAlignment: false, macLeng
  *
  * @example
  * ```ts
- * const wire = createNoneSealer().seal(0, packet);
+ * const packet = new Uint8Array([0, 0, 0, 12, 10, 2, ...new Uint8Array(10)]);
+ * const wire = createNoneSealer().seal(0, packet); // a copy: nothing to encrypt yet
  * ```
  */
 export function createNoneSealer(): PacketSealer {
@@ -193,8 +200,9 @@ export function createNoneSealer(): PacketSealer {
  *
  * @example
  * ```ts
+ * const input = new Uint8Array([0, 0, 0, 12, 10, 2, ...new Uint8Array(10)]);
  * const opener = createNoneOpener();
- * const length = opener.peekLength(0, input);
+ * const length = opener.peekLength(0, input); // 12
  * const plain = opener.open(0, input.subarray(0, 4 + length)); // padding_length ‖ payload ‖ padding
  * ```
  */

@@ -51,6 +51,7 @@ interface SodiumNative {
  *
  * @example
  * ```ts
+ * const [oneTimeKey, message] = [new Uint8Array(32).fill(1), new TextEncoder().encode('abc')];
  * const tag = new Uint8Array(16);
  * portableChaChaPoly.poly1305(oneTimeKey, message, tag);
  * ```
@@ -127,7 +128,11 @@ let forcePortable = false;
  * @example
  * ```ts
  * forcePortableChaChaPoly(true);
- * try { runSessionTests(); } finally { forcePortableChaChaPoly(false); }
+ * try {
+ *   console.log(defaultChaChaPoly().name); // prints: portable
+ * } finally {
+ *   forcePortableChaChaPoly(false);
+ * }
  * ```
  */
 export function forcePortableChaChaPoly(force: boolean): void {

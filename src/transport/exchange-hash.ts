@@ -35,13 +35,20 @@ export interface ExchangeHashInput {
  *
  * @example
  * ```ts
+ * import { randomBytes } from 'node:crypto';
+ *
+ * const kex = kexAlgorithm('curve25519-sha256')!;
+ * const [mine, theirs] = [kex.start(randomBytes), kex.start(randomBytes)];
  * const h = exchangeHash('sha256', {
  *   clientId: 'SSH-2.0-pluggable_ssh',
  *   serverId: 'SSH-2.0-OpenSSH_9.2p1',
- *   clientKexinit, serverKexinit, hostKeyBlob,
- *   clientPublic: mine.publicValue, serverPublic: qs,
+ *   clientKexinit: new Uint8Array([20]), // the two KEXINIT payloads
+ *   serverKexinit: new Uint8Array([20]),
+ *   hostKeyBlob: key.publicKeyBlob,
+ *   clientPublic: mine.publicValue,
+ *   serverPublic: theirs.publicValue,
  *   encoding: 'string',
- *   sharedSecret: mine.computeSecret(qs),
+ *   sharedSecret: mine.computeSecret(theirs.publicValue),
  * });
  * ```
  */
