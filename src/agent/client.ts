@@ -83,11 +83,18 @@ function stateOf(agent: AgentClient): AgentState<unknown> {
  *
  * @example
  * ```ts
+ * import net from 'node:net';
+ * import { InputBuffer } from 'pluggable-ssh/transports/input-buffer';
+ *
+ * const socket = net.connect(agentPath); // e.g. process.env.SSH_AUTH_SOCK
  * const agent = agentCreate(socket, (s, b) => (s.write(b), 0), (s) => s.end());
  * const input = new InputBuffer((bytes) => agentReceive(agent, bytes));
  * socket.on('data', (chunk) => input.push(chunk));
  * socket.on('close', () => agentClose(agent));
- * agentRequestIdentities(agent, (r) => console.log(r.ok ? r.value : r.error.code));
+ * agentRequestIdentities(agent, (r) => {
+ *   console.log(r.ok ? r.value.map((id) => id.keyType) : r.error.code); // prints: ssh-ed25519
+ *   agentDisconnect(agent); // ends the socket
+ * });
  * ```
  */
 export function agentCreate<H>(handle: H, send: SendFn<H>, close: CloseFn<H>): AgentClient {

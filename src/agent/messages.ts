@@ -75,7 +75,8 @@ function frame(build: (w: SshWriter) => void): Uint8Array {
  *
  * @example
  * ```ts
- * socket.write(encodeRequestIdentities()); // 00 00 00 01 0b
+ * const request = encodeRequestIdentities(); // length 1, then SSH_AGENTC_REQUEST_IDENTITIES
+ * console.log(Buffer.from(request).toString('hex')); // prints: 000000010b
  * ```
  */
 export function encodeRequestIdentities(): Uint8Array {

@@ -42,11 +42,22 @@ const DEFAULT_RSA: readonly RsaSignatureAlgorithm[] = ['rsa-sha2-512', 'rsa-sha2
  *
  * @example
  * ```ts
+ * import { connectTcp } from 'pluggable-ssh/transports/tcp';
+ *
+ * const session = connectTcp({ host, port }, {
+ *   role: 'client',
+ *   onHostKey,
+ *   onEvent: (event) => {
+ *     if (event.type !== 'authenticated') return;
+ *     console.log('logged in with an agent key'); // prints: logged in with an agent key
+ *     sessionDisconnect(session);
+ *   },
+ * });
  * agentRequestIdentities(agent, (r) => {
- *   if (!r.ok) return;
+ *   if (!r.ok) return sessionDisconnect(session);
  *   const signers = r.value.flatMap((id) => agentSigner(agent, id) ?? []);
  *   sessionAuthenticate(session, {
- *     username: 'alice',
+ *     username,
  *     methods: signers.map((signer) => ({ type: 'publickey', signer })),
  *   });
  * });
