@@ -158,11 +158,21 @@ function openSocket(
  *
  * @example
  * ```ts
- * const agent = await SshAgent.connect();          // $SSH_AUTH_SOCK
+ * import { connectTcp } from 'pluggable-ssh/transports/tcp';
+ *
+ * const agent = await SshAgent.connect({ path: agentPath }); // no path: $SSH_AUTH_SOCK
  * const signers = await agent.signers();
- * const auth = { username: 'alice', methods: signers.map((signer) => ({ type: 'publickey', signer })) };
- * // ... log in, then:
- * await agent.close();
+ * const session = connectTcp({ host, port }, {
+ *   role: 'client',
+ *   onHostKey,
+ *   auth: { username, methods: signers.map((signer) => ({ type: 'publickey', signer })) },
+ *   onEvent: (event) => {
+ *     if (event.type !== 'authenticated') return;
+ *     console.log('logged in with the agent'); // prints: logged in with the agent
+ *     void agent.close(); // only authentication needed it
+ *     sessionDisconnect(session);
+ *   },
+ * });
  * ```
  */
 export class SshAgent {
