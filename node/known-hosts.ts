@@ -146,8 +146,19 @@ function checkHostAndPort(host: string, port: number): void {
  *
  * @example
  * ```ts
- * const kh = await loadKnownHosts(`${os.homedir()}/.ssh/known_hosts`);
- * if (kh.check('example.com', 22, request.publicKey) === 'match') request.accept();
+ * const trusted = key.publicKeyBlob;
+ * const revoked = generatePrivateKey('ed25519').publicKeyBlob;
+ * const replaced = generatePrivateKey('ed25519').publicKeyBlob;
+ * const known = parseKnownHosts( // or: await loadKnownHosts(path)
+ *   `example.com,192.0.2.7 ${publicKeyToOpenSSH(trusted)}\n` +
+ *     `@revoked * ${publicKeyToOpenSSH(revoked)}\n` +
+ *     'not a key line\n',
+ * );
+ * console.log(known.check('192.0.2.7', 22, trusted)); // prints: match
+ * console.log(known.check('example.com', 22, replaced)); // prints: mismatch
+ * console.log(known.check('example.com', 22, revoked)); // prints: revoked
+ * console.log(known.check('example.com', 2222, trusted)); // prints: unknown ([example.com]:2222)
+ * console.log(known.problems); // prints: line: 3
  * ```
  */
 export class KnownHosts {
@@ -345,11 +356,29 @@ export interface KnownHostsVerifierOptions {
  *
  * @example
  * ```ts
+ * import { mkdtempSync, readFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { connectTcp } from 'pluggable-ssh/transports/tcp';
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), 'ssh-')), 'known_hosts'); // ~/.ssh/known_hosts
  * const verify = knownHostsVerifier({
- *   path: `${os.homedir()}/.ssh/known_hosts`,
- *   onUnknown: async (info) => askUser(`Trust ${fingerprintSha256(info.keyBlob)}?`),
+ *   path,
+ *   onUnknown: (info) => {
+ *     console.log(`trusting ${fingerprintSha256(info.keyBlob)}`); // prints: trusting SHA256:
+ *     return true; // an interactive client asks the user first
+ *   },
  * });
- * const config = { role: 'client', onHostKey: hostKeyRequestHandler(verify, { host, port }) };
+ * const session = connectTcp({ host, port }, {
+ *   role: 'client',
+ *   onHostKey: hostKeyRequestHandler(verify, { host, port }),
+ *   auth: { username, methods: [{ type: 'publickey', key }] },
+ *   onEvent: (event) => {
+ *     if (event.type !== 'authenticated') return;
+ *     console.log(readFileSync(path, 'utf8')); // prints: ssh-ed25519 (after [127.0.0.1]:port)
+ *     sessionDisconnect(session);
+ *   },
+ * });
  * ```
  */
 export function knownHostsVerifier(options: KnownHostsVerifierOptions): HostKeyVerifier {
