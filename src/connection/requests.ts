@@ -42,7 +42,6 @@ export interface ExitSignalOptions {
   readonly language?: string;
 }
 
-const TERM_MAX = 256;
 const NO_MODES = new Uint8Array([0]); // TTY_OP_END (RFC 4254 §8)
 
 /*
@@ -132,7 +131,7 @@ function decodeKnown(name: string, r: SshReader): ParsedChannelRequest | undefin
   const max = LIMITS.PACKET_LENGTH_MAX;
   switch (name) {
     case 'pty-req': {
-      const term = readText(r, TERM_MAX);
+      const term = readText(r, CONNECTION_LIMITS.TERM_MAX);
       const [cols, rows, width, height] = [r.uint32(), r.uint32(), r.uint32(), r.uint32()];
       return { type: name, term, cols, rows, width, height, modes: r.string(max) };
     }
