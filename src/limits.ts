@@ -34,6 +34,12 @@ export const LIMITS = {
   /** Bytes of one extension value (the largest, server-sig-algs, is a name-list). */
   EXT_INFO_VALUE_BYTES_MAX: 64 * 1024,
   /**
+   * Bytes of extension names and values kept across all EXT_INFO messages of a session: what
+   * one packet can carry (RFC 8308 §2.4 allows a server two EXT_INFO, a client one; a peer
+   * that sends more with new names must not make the session grow).
+   */
+  EXT_INFO_RETAINED_BYTES_MAX: 256 * 1024,
+  /**
    * Control messages (window adjustments, requests, opens, closes) the core holds while a key
    * exchange pauses upper-layer traffic; bounded by channels × a few messages in practice.
    */

@@ -69,6 +69,8 @@ export class Transport<H = unknown> {
   #hostKeyBlob: Uint8Array | undefined;
   #algorithms: NegotiatedAlgorithms | undefined;
   #peerExtensions = new Map<string, Uint8Array>();
+  /** Bytes of names and values in #peerExtensions (LIMITS.EXT_INFO_RETAINED_BYTES_MAX). */
+  #peerExtensionBytes = 0;
   #serviceStarted = false;
   #serviceRequested = false;
   #controlQueue: Uint8Array[] = [];
@@ -448,7 +450,7 @@ export class Transport<H = unknown> {
   #onServiceMessage(type: number, payload: Uint8Array): void {
     if (type === SSH_MSG.EXT_INFO) {
       const extensions = decodeExtInfo(payload);
-      for (const [k, v] of extensions) this.#peerExtensions.set(k, v);
+      this.#retainExtensions(extensions);
       this.emit({ type: 'ext-info', extensions });
       return;
     }
@@ -476,6 +478,30 @@ export class Transport<H = unknown> {
     this.#serviceStarted = true;
     this.emit({ type: 'service-accepted', service });
     this.upper?.onServiceStarted?.();
+  }
+
+  /**
+   * Merges the entries of one EXT_INFO into those kept, bounded across messages by
+   * LIMITS.EXT_INFO_ENTRIES_MAX and LIMITS.EXT_INFO_RETAINED_BYTES_MAX.
+   */
+  #retainExtensions(extensions: ReadonlyMap<string, Uint8Array>): void {
+    const kept = this.#peerExtensions;
+    let count = kept.size;
+    let bytes = this.#peerExtensionBytes;
+    for (const [name, value] of extensions) {
+      const old = kept.get(name);
+      if (old === undefined) count++;
+      else bytes -= name.length + old.length;
+      bytes += name.length + value.length;
+    }
+    if (count > LIMITS.EXT_INFO_ENTRIES_MAX || bytes > LIMITS.EXT_INFO_RETAINED_BYTES_MAX) {
+      throw peerError(
+        SSH_ERR.LIMIT_EXCEEDED,
+        `EXT_INFO messages would keep ${count} extensions of ${bytes} bytes`,
+      );
+    }
+    for (const [name, value] of extensions) kept.set(name, value);
+    this.#peerExtensionBytes = bytes;
   }
 
   // ---- key exchange -----------------------------------------------------------------------
