@@ -44,6 +44,16 @@ export const LIMITS = {
    * exchange pauses upper-layer traffic; bounded by channels × a few messages in practice.
    */
   PENDING_CONTROL_MESSAGES_MAX: 4096,
+  /**
+   * Packets the peer may send while one key exchange runs (from its start to its end), at
+   * least: the larger of this and `rekeyAfterPackets` applies. Our reasoning: a peer answers
+   * KEXINIT promptly (RFC 4253 §7.1); what it sends meanwhile is traffic already in flight,
+   * bounded by the windows we granted. A peer that never finishes cannot stretch one key's
+   * use past the rekey volume indefinitely.
+   */
+  KEX_GRACE_PACKETS_MIN: 64 * 1024,
+  /** Bytes the peer may send while one key exchange runs, at least (see KEX_GRACE_PACKETS_MIN). */
+  KEX_GRACE_BYTES_MIN: 64 * 1024 * 1024,
   /** Longest DISCONNECT/DEBUG description we deliver, in UTF-16 code units (longer text is cut). */
   TEXT_MESSAGE_MAX: 8 * 1024,
   /** Longest DISCONNECT description we send, in characters (ours, not the peer's). */

@@ -75,6 +75,11 @@ export class Transport<H = unknown> {
   #serviceRequested = false;
   #controlQueue: Uint8Array[] = [];
   #kexInitSeq = -1;
+  /** Packets and bytes received since the running key exchange started (LIMITS.KEX_GRACE_*). */
+  #kexRecvPackets = 0;
+  #kexRecvBytes = 0;
+  readonly #kexGracePackets: number;
+  readonly #kexGraceBytes: number;
   upper: UpperLayer | undefined;
 
   constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
@@ -86,6 +91,8 @@ export class Transport<H = unknown> {
     this.#settings = resolveSettings(config);
     this.ourId = this.#settings.ourId;
     this.#io = new PacketIO(this.#settings.random);
+    this.#kexGracePackets = Math.max(this.#settings.rekeyPackets, LIMITS.KEX_GRACE_PACKETS_MIN);
+    this.#kexGraceBytes = Math.max(this.#settings.rekeyBytes, LIMITS.KEX_GRACE_BYTES_MIN);
   }
 
   /** Sends our identification and first KEXINIT (RFC 4253 §4.2, §7.1). */
@@ -365,9 +372,25 @@ export class Transport<H = unknown> {
   #readPacket(bytes: Uint8Array, offset: number): number {
     const packet = this.#io.open(bytes, offset);
     if (!packet) return 0;
+    if (this.#kex) this.#countKexTraffic(packet.consumed);
     this.#dispatch(packet.payload, packet.seq);
     if (this.#state !== 'closed') this.#maybeRekey();
     return packet.consumed;
+  }
+
+  /**
+   * Bounds what the peer sends while a key exchange runs (LIMITS.KEX_GRACE_*): a peer that
+   * neither answers nor finishes an exchange cannot go on using the old keys without end.
+   */
+  #countKexTraffic(bytes: number): void {
+    this.#kexRecvPackets++;
+    this.#kexRecvBytes += bytes;
+    if (this.#kexRecvPackets > this.#kexGracePackets || this.#kexRecvBytes > this.#kexGraceBytes) {
+      throw peerError(
+        SSH_ERR.LIMIT_EXCEEDED,
+        `the peer sent ${this.#kexRecvPackets} packets (${this.#kexRecvBytes} bytes) during one key exchange`,
+      );
+    }
   }
 
   #peerPhase(): PeerPhase {
@@ -533,6 +556,8 @@ export class Transport<H = unknown> {
   #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
     const kex = new KeyExchange(this.#kexHost(), initial);
     this.#kex = kex;
+    this.#kexRecvPackets = 0;
+    this.#kexRecvBytes = 0;
     this.#kexInitSeq = this.#io.sendSeq;
     this.#sendPacket(kex.ourKexInit);
     if (!initial) this.emit({ type: 'rekey-started', initiator });
