@@ -170,4 +170,13 @@ export const CONNECTION_LIMITS = {
   HOST_KEYS_MAX: 256,
   /** The TERM value of a pty-req (RFC 4254 §6.2); terminfo names are far shorter. */
   TERM_MAX: 256,
+  /**
+   * Encoded terminal modes of a pty-req: every opcode of RFC 4254 §8 (1–159) once takes 796
+   * bytes; 4 KiB leaves room for repeats. Our reasoning; OpenSSH sends a few hundred bytes.
+   */
+  PTY_MODES_BYTES_MAX: 4096,
+  /** An env request's variable name (RFC 4254 §6.4); our reasoning, names are short. */
+  ENV_NAME_MAX: 1024,
+  /** An env request's value: Linux's MAX_ARG_STRLEN (32 pages, 128 KiB) per environment string. */
+  ENV_VALUE_MAX: 128 * 1024,
 } as const;
