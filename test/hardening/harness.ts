@@ -1,0 +1,262 @@
+/**
+ * @module
+ * Hostile peers for the hardening tests: two sessions joined by synchronous in-memory pipes,
+ * each side recording what a transport sees (sessionReceive's return values, exceptions,
+ * `close` calls, events). One side plays the attacker: its engine seals any payload we hand
+ * it with the current keys (`inject`), so hostile messages reach the victim encrypted and
+ * authenticated exactly as a malicious peer would send them.
+ */
+
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { expect } from 'vitest';
+import { Connection } from '../../src/connection/connection.js';
+import type { ConnectionConfig } from '../../src/connection/types.js';
+import {
+  type ClientConfig,
+  type ServerConfig,
+  type Session,
+  type SessionEvent,
+  SSH_MSG,
+  sessionClose,
+  sessionCreate,
+  sessionReceive,
+} from '../../src/index.js';
+import { engineOf } from '../../src/session.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { SshWriter } from '../../src/wire/writer.js';
+import { InputBuffer } from '../../transports/input-buffer.js';
+import { hostKey, seededRandom } from '../helpers.js';
+
+/** One end of the link, as its transport sees it. */
+export interface Side {
+  readonly session: Session;
+  readonly engine: Transport;
+  readonly events: SessionEvent[];
+  /** How often `close` was called. */
+  closes: number;
+  /** The last value sessionReceive returned, and how often it returned -1. */
+  lastReturn: number;
+  minusOnes: number;
+  /** Anything sessionReceive threw (must stay empty: peer input never throws). */
+  readonly thrown: unknown[];
+  /** Bytes this side sent, in total. */
+  sentBytes: number;
+  /** While true, what this side sends is held back instead of delivered (a stalled link). */
+  hold: boolean;
+  /** Bytes held back while `hold` was on; `release()` delivers them. */
+  readonly held: Uint8Array[];
+  release(): void;
+  /** Hands a raw payload to this side's engine to seal and send with the current keys. */
+  inject(payload: Uint8Array): void;
+  /** Injects many payloads inside one call, so they leave in one `send`. */
+  injectAll(payloads: Iterable<Uint8Array>): void;
+}
+
+export interface LinkedPair {
+  client: Side;
+  server: Side;
+}
+
+export interface LinkedPairOptions {
+  client?: Partial<ClientConfig<Session>>;
+  server?: Partial<ServerConfig<Session>>;
+  /** Events are not recorded (for floods of many messages). */
+  quiet?: boolean;
+  seed?: number;
+}
+
+/** A client and a server over synchronous pipes, each recording what its transport sees. */
+export function linkedPair(options: LinkedPairOptions = {}): LinkedPair {
+  const seed = options.seed ?? 1;
+  const toClient = new InputBuffer();
+  const toServer = new InputBuffer();
+  const server = makeSide(
+    'server',
+    {
+      role: 'server',
+      hostKeys: [hostKey('ed25519')],
+      random: seededRandom(seed + 1000),
+      ...options.server,
+    } as ServerConfig<Session>,
+    toClient,
+    options.quiet ?? false,
+  );
+  toServer.attach((b) => server.receive(b));
+  const client = makeSide(
+    'client',
+    {
+      role: 'client',
+      random: seededRandom(seed),
+      onHostKey: (r) => r.accept(),
+      ...options.client,
+    } as ClientConfig<Session>,
+    toServer,
+    options.quiet ?? false,
+  );
+  toClient.attach((b) => client.receive(b));
+  return { client: client.side, server: server.side };
+}
+
+function makeSide(
+  _role: string,
+  config: ClientConfig<Session> | ServerConfig<Session>,
+  out: InputBuffer,
+  quiet: boolean,
+): { side: Side; receive(b: Uint8Array): number } {
+  const events: SessionEvent[] = [];
+  const onEvent = config.onEvent;
+  const state = {
+    closes: 0,
+    lastReturn: 0,
+    minusOnes: 0,
+    thrown: [] as unknown[],
+    sentBytes: 0,
+    hold: false,
+    held: [] as Uint8Array[],
+  };
+  const session = sessionCreate(
+    state,
+    (s, bytes) => {
+      s.sentBytes += bytes.length;
+      if (s.hold) s.held.push(bytes);
+      else out.push(bytes);
+      return 0;
+    },
+    (s) => {
+      s.closes++;
+    },
+    {
+      ...config,
+      onEvent: (e, s) => {
+        if (!quiet || e.type === 'error' || e.type === 'closed' || e.type === 'disconnected')
+          events.push(e);
+        onEvent?.(e, s);
+      },
+    },
+  );
+  const engine = engineOf(session);
+  const side = Object.assign(state, {
+    session,
+    engine,
+    events,
+    release() {
+      state.hold = false;
+      const chunks = state.held.splice(0);
+      for (const c of chunks) out.push(c);
+    },
+    inject(payload: Uint8Array) {
+      engine.sendControl(payload);
+    },
+    injectAll(payloads: Iterable<Uint8Array>) {
+      engine.guard(() => {
+        for (const p of payloads) engine.sendControl(p);
+      });
+    },
+  }) as Side;
+  return {
+    side,
+    receive(b) {
+      try {
+        const n = sessionReceive(session, b);
+        side.lastReturn = n;
+        if (n < 0) side.minusOnes++;
+        return n;
+      } catch (e) {
+        side.thrown.push(e);
+        sessionClose(session);
+        return -1;
+      }
+    },
+  };
+}
+
+/** Waits for nothing: the pipes are synchronous. Asserts both handshakes completed. */
+export function expectEstablished(pair: LinkedPair): void {
+  expect(pair.client.engine.state).toBe('established');
+  expect(pair.server.engine.state).toBe('established');
+}
+
+/**
+ * The victim ended on a peer fault, cleanly: sessionReceive returned -1 (once the fault was
+ * seen) and threw nothing, the typed error has `code` and `reason`, `close` was called once,
+ * the DISCONNECT reached the attacker (when it can still read it), and every later call is
+ * inert.
+ */
+export function expectCleanFault(
+  victim: Side,
+  attacker: Side | undefined,
+  code: string,
+  reason: number,
+): void {
+  const err = victim.engine.lastError;
+  expect(victim.engine.state).toBe('closed');
+  expect(err?.code).toBe(code);
+  expect(err?.name).toBe('SshError');
+  expect(err?.disconnectReason).toBe(reason);
+  expect(victim.thrown).toEqual([]);
+  expect(victim.lastReturn).toBe(-1);
+  expect(victim.minusOnes).toBe(1);
+  expect(victim.closes).toBe(1);
+  const types = victim.events.map((e) => e.type);
+  expect(types.filter((t) => t === 'error')).toHaveLength(1);
+  expect(types.at(-1)).toBe('closed');
+  if (attacker) {
+    const got = attacker.events.filter((e) => e.type === 'disconnected');
+    expect(got.map((e) => (e as { reason: number }).reason)).toEqual([reason]);
+  }
+  // Inert afterwards: -1, nothing sent, no event, no second close.
+  const sent = victim.sentBytes;
+  const count = victim.events.length;
+  expect(sessionReceive(victim.session, new Uint8Array(64))).toBe(-1);
+  sessionClose(victim.session);
+  expect(victim.sentBytes).toBe(sent);
+  expect(victim.events.length).toBe(count);
+  expect(victim.closes).toBe(1);
+}
+
+/** Installs a bare connection layer on a session (authentication is not involved). */
+export function attachConnection(side: Side, config: ConnectionConfig = {}): Connection {
+  const connection = new Connection(side.engine, config);
+  side.engine.upper = {
+    handleMessage: (type, payload) => connection.handleMessage(type, payload),
+    onWritable: () => connection.onWritable(),
+    onSessionEnded: () => connection.onSessionEnded(),
+  };
+  return connection;
+}
+
+/** Makes a side's upper layer record and drop every message 50–255: the test speaks for it. */
+export function muteUpper(side: Side): Uint8Array[] {
+  const received: Uint8Array[] = [];
+  side.engine.upper = {
+    handleMessage: (_type, payload) => {
+      received.push(payload.slice());
+      return true;
+    },
+  };
+  return received;
+}
+
+/** An IGNORE message carrying `n` bytes. */
+export function ignore(n = 0): Uint8Array {
+  return new SshWriter(n + 8).byte(SSH_MSG.IGNORE).string(new Uint8Array(n)).finish();
+}
+
+/** Heap in use after a full collection (`--expose-gc` set at runtime). */
+export function heapUsed(): number {
+  collect();
+  return process.memoryUsage().heapUsed;
+}
+
+let gcFn: (() => void) | undefined;
+function collect(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+  gcFn();
+}
+
+export const MiB = 1024 * 1024;
