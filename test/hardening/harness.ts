@@ -63,6 +63,8 @@ export interface LinkedPairOptions {
   server?: Partial<ServerConfig<Session>>;
   /** Events are not recorded (for floods of many messages). */
   quiet?: boolean;
+  /** A man in the middle: sees each `send` and returns what to deliver instead. */
+  tap?: (from: 'client' | 'server', bytes: Uint8Array) => Uint8Array;
   seed?: number;
 }
 
@@ -72,7 +74,6 @@ export function linkedPair(options: LinkedPairOptions = {}): LinkedPair {
   const toClient = new InputBuffer();
   const toServer = new InputBuffer();
   const server = makeSide(
-    'server',
     {
       role: 'server',
       hostKeys: [hostKey('ed25519')],
@@ -81,10 +82,10 @@ export function linkedPair(options: LinkedPairOptions = {}): LinkedPair {
     } as ServerConfig<Session>,
     toClient,
     options.quiet ?? false,
+    options.tap && ((b) => options.tap!('server', b)),
   );
   toServer.attach((b) => server.receive(b));
   const client = makeSide(
-    'client',
     {
       role: 'client',
       random: seededRandom(seed),
@@ -93,16 +94,17 @@ export function linkedPair(options: LinkedPairOptions = {}): LinkedPair {
     } as ClientConfig<Session>,
     toServer,
     options.quiet ?? false,
+    options.tap && ((b) => options.tap!('client', b)),
   );
   toClient.attach((b) => client.receive(b));
   return { client: client.side, server: server.side };
 }
 
 function makeSide(
-  _role: string,
   config: ClientConfig<Session> | ServerConfig<Session>,
   out: InputBuffer,
   quiet: boolean,
+  tap: ((bytes: Uint8Array) => Uint8Array) | undefined,
 ): { side: Side; receive(b: Uint8Array): number } {
   const events: SessionEvent[] = [];
   const onEvent = config.onEvent;
@@ -119,8 +121,9 @@ function makeSide(
     state,
     (s, bytes) => {
       s.sentBytes += bytes.length;
-      if (s.hold) s.held.push(bytes);
-      else out.push(bytes);
+      const delivered = tap ? tap(bytes) : bytes;
+      if (s.hold) s.held.push(delivered);
+      else out.push(delivered);
       return 0;
     },
     (s) => {
