@@ -47,6 +47,10 @@ export interface Side {
   /** Bytes held back while `hold` was on; `release()` delivers them. */
   readonly held: Uint8Array[];
   release(): void;
+  /** Delivers bytes to the other side as if this side had sent them (bypasses `hold`). */
+  deliver(bytes: Uint8Array): void;
+  /** Bytes the other side's transport holds, not yet consumed (a partial unit at most). */
+  readonly undelivered: number;
   /** Hands a raw payload to this side's engine to seal and send with the current keys. */
   inject(payload: Uint8Array): void;
   /** Injects many payloads inside one call, so they leave in one `send`. */
@@ -148,6 +152,9 @@ function makeSide(
       const chunks = state.held.splice(0);
       for (const c of chunks) out.push(c);
     },
+    deliver(bytes: Uint8Array) {
+      out.push(bytes);
+    },
     inject(payload: Uint8Array) {
       engine.sendControl(payload);
     },
@@ -157,6 +164,8 @@ function makeSide(
       });
     },
   }) as Side;
+  // A live getter (Object.assign would copy its value once).
+  Object.defineProperty(side, 'undelivered', { get: () => out.length });
   return {
     side,
     receive(b) {
