@@ -18,98 +18,33 @@ import {
 } from '../../src/connection/messages.js';
 import {
   DISCONNECT_REASON,
-  type Session,
   SSH_ERR,
   SSH_MSG,
   sessionDisconnect,
   sessionLastError,
-  sessionReceive,
   sessionRekey,
   sessionState,
 } from '../../src/index.js';
 import { AUTH_LIMITS, CONNECTION_LIMITS, LIMITS } from '../../src/limits.js';
 import { SshWriter } from '../../src/wire/writer.js';
-import {
-  concatBytes,
-  enc,
-  hostKey,
-  parsePlainPackets,
-  plainPacket,
-  rawSession,
-} from '../helpers.js';
+import { concatBytes, enc, plainPacket } from '../helpers.js';
 import {
   attachConnection,
   expectCleanFault,
   expectEstablished,
+  expectRawFault,
   ignore,
+  kexInit,
   type LinkedPair,
   type LinkedPairOptions,
   linkedPair,
   muteUpper,
+  raw,
 } from './harness.js';
 
 const R = DISCONNECT_REASON;
 const CLIENT_ID = enc('SSH-2.0-Hostile_1.0\r\n');
 const SERVER_ID = enc('SSH-2.0-HostileServer_1.0\r\n');
-
-/** KEXINIT with every list given as raw strings (so lists can break the rules). */
-function kexInit(kex: string, hostKeyAlg = 'ssh-ed25519', cipher = 'aes128-ctr'): Uint8Array {
-  const w = new SshWriter(512).byte(SSH_MSG.KEXINIT).raw(new Uint8Array(16));
-  for (const list of [
-    kex,
-    hostKeyAlg,
-    cipher,
-    cipher,
-    'hmac-sha2-256',
-    'hmac-sha2-256',
-    'none',
-    'none',
-    '',
-    '',
-  ])
-    w.string(list);
-  return w.bool(false).uint32(0).finish();
-}
-
-/** A raw session and what its transport saw, plus the return of each sessionReceive. */
-function raw(role: 'client' | 'server', extra: object = {}) {
-  const r =
-    role === 'server'
-      ? rawSession({ role: 'server', hostKeys: [hostKey('ed25519')], ...extra })
-      : rawSession({ role: 'client', onHostKey: (q) => q.accept(), ...extra });
-  return {
-    ...r,
-    /** Feeds `bytes` whole; returns sessionReceive's value (never throws, or the test fails). */
-    feed: (bytes: Uint8Array) => sessionReceive(r.session, bytes),
-  };
-}
-
-/** The plaintext DISCONNECT reasons a raw session sent. */
-function sentReasons(sent: Uint8Array[]): number[] {
-  return sent
-    .flatMap((b) => parsePlainPackets(b))
-    .filter((p) => p[0] === SSH_MSG.DISCONNECT)
-    .map((p) => new DataView(p.buffer, p.byteOffset).getUint32(1));
-}
-
-/** A raw session ended by a peer fault: typed error, one DISCONNECT with `reason`, one close. */
-function expectRawFault(
-  s: { session: Session; rec: { sent: Uint8Array[]; closes: number } },
-  returned: number,
-  code: string,
-  reason: number,
-): void {
-  expect(returned).toBe(-1);
-  expect(sessionState(s.session)).toBe('closed');
-  const err = sessionLastError(s.session);
-  expect(err?.code).toBe(code);
-  expect(err?.origin).toBe('peer');
-  expect(err?.disconnectReason).toBe(reason);
-  expect(sentReasons(s.rec.sent)).toEqual([reason]);
-  expect(s.rec.closes).toBe(1);
-  expect(sessionReceive(s.session, new Uint8Array(8))).toBe(-1);
-  expect(s.rec.closes).toBe(1);
-}
 
 /** An established pair; the attacker's upper layer is muted so the test speaks for it. */
 function established(
