@@ -397,6 +397,20 @@ describe('AUTH_LIMITS', () => {
     }
   });
 
+  it('METHOD_LIST_BYTES_MAX: a client refuses a USERAUTH_FAILURE method list over 2080 bytes', () => {
+    const pair = linkedPair({
+      client: { auth: { username: 'alice', methods: [{ type: 'password', password: 'x' }] } },
+      server: { onAuth: () => {} },
+    });
+    expectEstablished(pair);
+    muteUpper(pair.server);
+    const list = 'm'.repeat(AUTH_LIMITS.METHOD_LIST_BYTES_MAX + 1);
+    pair.server.inject(
+      new SshWriter().byte(USERAUTH_MSG.FAILURE).string(list).bool(false).finish(),
+    );
+    expectCleanFault(pair.client, pair.server, SSH_ERR.MALFORMED_MESSAGE, R.PROTOCOL_ERROR);
+  });
+
   it('ATTEMPTS_DEFAULT: the sixth failed password ends the session (reason 14)', () => {
     const { pair, asked } = authServer();
     const attempt = req('alice', 'ssh-connection', 'password').bool(false).string('x').finish();
