@@ -1,9 +1,9 @@
 /**
  * @module
  * Every bound on a peer-controlled size or count, in one place, each with its source: the
- * transport (`LIMITS`, RFC 4253), user authentication (`AUTH_LIMITS`, RFC 4252/4256) and the
- * connection layer (`CONNECTION_LIMITS`, RFC 4254). SPEC.md §11 lists each with the test that
- * proves it.
+ * transport (`LIMITS`, RFC 4253), user authentication (`AUTH_LIMITS`, RFC 4252/4256), the
+ * connection layer (`CONNECTION_LIMITS`, RFC 4254) and the agent client (`AGENT_LIMITS`).
+ * SPEC.md §11 lists each with the test that proves it.
  */
 
 /** Bounds on peer-controlled sizes and counts; SPEC.md lists each with its source. */
@@ -179,4 +179,36 @@ export const CONNECTION_LIMITS = {
   ENV_NAME_MAX: 1024,
   /** An env request's value: Linux's MAX_ARG_STRLEN (32 pages, 128 KiB) per environment string. */
   ENV_VALUE_MAX: 128 * 1024,
+} as const;
+
+/** Bounds on what an SSH agent sends (draft-ietf-sshm-ssh-agent); going over one is `SSH_ERR_LIMIT_EXCEEDED` and ends the connection. */
+export const AGENT_LIMITS = {
+  /**
+   * Longest agent message (the uint32 length prefix excluded): 256 KiB, OpenSSH's
+   * MAX_AGENT_REPLY_LEN (authfd.c) and AGENT_MAX_LEN (ssh-agent.c). Checked on the length
+   * prefix, before the body is buffered.
+   */
+  MESSAGE_BYTES_MAX: 256 * 1024,
+  /** Identities in one SSH_AGENT_IDENTITIES_ANSWER: 2048, OpenSSH's MAX_AGENT_IDENTITIES (authfd.c). */
+  IDENTITIES_MAX: 2048,
+  /**
+   * Longest key blob in an identity: 16 KiB, like AUTH_LIMITS.PUBLIC_KEY_BLOB_BYTES_MAX (an
+   * RSA-16384 key is about 2 KiB; certificates with many principals stay far below).
+   */
+  KEY_BLOB_BYTES_MAX: 16 * 1024,
+  /** Longest signature blob in an SSH_AGENT_SIGN_RESPONSE: 16 KiB, like AUTH_LIMITS.SIGNATURE_BYTES_MAX. */
+  SIGNATURE_BYTES_MAX: 16 * 1024,
+  /**
+   * Longest identity comment delivered, in UTF-16 code units: a longer one is cut, not an
+   * error (it is informational only, like LIMITS.TEXT_MESSAGE_MAX). The bytes themselves are
+   * bounded by MESSAGE_BYTES_MAX.
+   */
+  COMMENT_MAX: 1024,
+  /**
+   * Requests one agent connection holds (sent or waiting to be sent): 64, like
+   * CONNECTION_LIMITS.PENDING_CHANNEL_REQUESTS_MAX. One more throws `SSH_ERR_USAGE`.
+   */
+  PENDING_REQUESTS_MAX: 64,
+  /** Largest data a sign request carries: the message bound less the key blob and framing. */
+  SIGN_DATA_BYTES_MAX: 256 * 1024 - 16 * 1024 - 64,
 } as const;
