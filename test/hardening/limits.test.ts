@@ -6,6 +6,12 @@
  */
 
 import { describe, expect, it } from 'vitest';
+import {
+  agentCreate,
+  agentReceive,
+  agentRequestIdentities,
+  agentSign,
+} from '../../src/agent/client.js';
 import { USERAUTH_MSG } from '../../src/auth/messages.js';
 import { channelWrite } from '../../src/connection/api.js';
 import {
@@ -25,7 +31,7 @@ import {
   sessionRekey,
   sessionState,
 } from '../../src/index.js';
-import { AUTH_LIMITS, CONNECTION_LIMITS, LIMITS } from '../../src/limits.js';
+import { AGENT_LIMITS, AUTH_LIMITS, CONNECTION_LIMITS, LIMITS } from '../../src/limits.js';
 import { SshWriter } from '../../src/wire/writer.js';
 import { concatBytes, enc, plainPacket } from '../helpers.js';
 import {
@@ -626,5 +632,52 @@ describe('CONNECTION_LIMITS', () => {
     expect(victim.engine.state).toBe('established');
     expect(seen[0]?.message?.length).toBe(LIMITS.TEXT_MESSAGE_MAX);
     expect(seen[0]?.language?.length).toBe(CONNECTION_LIMITS.NAME_MAX);
+  });
+});
+
+describe('AGENT_LIMITS (the agent client; the other entries are proved in test/agent/)', () => {
+  function agent() {
+    let closes = 0;
+    const a = agentCreate(
+      null,
+      () => 0,
+      () => {
+        closes++;
+      },
+    );
+    return { a, closes: () => closes };
+  }
+  const frame = (body: Uint8Array) => new SshWriter().uint32(body.length).raw(body).finish();
+
+  it('COMMENT_MAX: an identity comment is cut to 1024 code units, not an error', () => {
+    const { a, closes } = agent();
+    let comment: string | undefined;
+    agentRequestIdentities(a, (r) => {
+      if (r.ok) comment = r.value[0]?.comment;
+    });
+    const blob = new SshWriter().string('ssh-ed25519').string(new Uint8Array(32)).finish();
+    const answer = frame(
+      new SshWriter().byte(12).uint32(1).string(blob).string('c'.repeat(100_000)).finish(),
+    );
+    expect(agentReceive(a, answer)).toBe(answer.length);
+    expect(comment?.length).toBe(AGENT_LIMITS.COMMENT_MAX);
+    expect(closes()).toBe(0);
+  });
+
+  it('SIGN_DATA_BYTES_MAX: signing more data than one message holds throws SSH_ERR_USAGE', () => {
+    const { a } = agent();
+    const blob = new Uint8Array(64);
+    expect(() =>
+      agentSign(a, blob, new Uint8Array(AGENT_LIMITS.SIGN_DATA_BYTES_MAX), 'ssh-ed25519', () => {}),
+    ).not.toThrow();
+    expect(() =>
+      agentSign(
+        a,
+        blob,
+        new Uint8Array(AGENT_LIMITS.SIGN_DATA_BYTES_MAX + 1),
+        'ssh-ed25519',
+        () => {},
+      ),
+    ).toThrow(expect.objectContaining({ code: SSH_ERR.USAGE }));
   });
 });
