@@ -73,7 +73,7 @@ function methodList(r: SshReader): string[] {
     throw peerError(SSH_ERR.LIMIT_EXCEEDED, `a list of ${names.length} authentication methods`);
   }
   for (const n of names) {
-    if (n.length === 0 || n.length > 64)
+    if (n.length === 0 || n.length > AUTH_LIMITS.METHOD_NAME_MAX)
       throw peerError(SSH_ERR.MALFORMED_MESSAGE, 'malformed message: bad method name-list');
   }
   return names;
@@ -165,7 +165,7 @@ export interface PkOk {
 export function decodePkOk(payload: Uint8Array): PkOk {
   const r = new SshReader(payload);
   r.byte();
-  const algorithm = r.ascii(64);
+  const algorithm = r.ascii(AUTH_LIMITS.METHOD_NAME_MAX);
   const blob = bounded(r, AUTH_LIMITS.PUBLIC_KEY_BLOB_BYTES_MAX, 'public key blob');
   r.finish();
   return { algorithm, blob };

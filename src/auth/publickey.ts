@@ -4,6 +4,7 @@
  * with (RFC 8332 §3.3, RFC 8308 §3.1 server-sig-algs), and the shape of signature blobs.
  */
 
+import { AUTH_LIMITS } from '../limits.js';
 import { SshReader } from '../wire/reader.js';
 
 /** The RSA SHA-2 algorithms in our order of preference (RFC 8332 §3). */
@@ -12,7 +13,7 @@ const RSA_SHA2 = ['rsa-sha2-512', 'rsa-sha2-256'] as const;
 /** The key type named at the start of a public key blob (RFC 4253 §6.6), or undefined. */
 export function keyTypeOfBlob(blob: Uint8Array): string | undefined {
   try {
-    return new SshReader(blob).ascii(64);
+    return new SshReader(blob).ascii(AUTH_LIMITS.METHOD_NAME_MAX);
   } catch {
     return undefined;
   }
@@ -67,7 +68,7 @@ export function chooseSignatureAlgorithm(
 export function signatureBlobAlgorithm(signatureBlob: Uint8Array): string | undefined {
   try {
     const r = new SshReader(signatureBlob);
-    const name = r.ascii(64);
+    const name = r.ascii(AUTH_LIMITS.METHOD_NAME_MAX);
     r.string();
     r.finish();
     return name;

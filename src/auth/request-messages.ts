@@ -51,8 +51,8 @@ export function decodeRequestHeader(payload: Uint8Array): RequestHeader {
     DISCONNECT_REASON.ILLEGAL_USER_NAME,
   ).slice();
   const username = strictText(usernameBytes, 'user name');
-  const service = reader.ascii(64);
-  const method = reader.ascii(64);
+  const service = reader.ascii(AUTH_LIMITS.METHOD_NAME_MAX);
+  const method = reader.ascii(AUTH_LIMITS.METHOD_NAME_MAX);
   return { usernameBytes, username, service, method, reader };
 }
 
@@ -133,7 +133,7 @@ export interface PublicKeyFields {
 /** Decodes the publickey method's fields (server side). */
 export function decodePublicKeyFields(r: SshReader): PublicKeyFields {
   const hasSignature = r.bool();
-  const algorithm = r.ascii(64);
+  const algorithm = r.ascii(AUTH_LIMITS.METHOD_NAME_MAX);
   const blob = bounded(r, AUTH_LIMITS.PUBLIC_KEY_BLOB_BYTES_MAX, 'public key blob').slice();
   const signature = hasSignature
     ? bounded(r, AUTH_LIMITS.SIGNATURE_BYTES_MAX, 'signature').slice()

@@ -16,6 +16,7 @@ import {
 } from '../crypto/host-key.js';
 import { peerError, SSH_ERR, SshError, usageError } from '../errors.js';
 import type { LayerHost } from '../layer.js';
+import { AUTH_LIMITS } from '../limits.js';
 import {
   CONNECTION_SERVICE,
   encodeBanner,
@@ -46,7 +47,6 @@ import type {
 } from './types.js';
 
 const DEFAULT_METHODS: readonly ServerAuthMethodName[] = ['publickey', 'password'];
-const DEFAULT_MAX_ATTEMPTS = 6;
 
 /** A request decoded down to what policy and the application need. */
 type Attempt =
@@ -107,7 +107,7 @@ export class ServerAuth {
     // Without an application to decide, no method can succeed: say so with an empty list.
     this.#initialMethods = config.onAuth ? [...(config.authMethods ?? DEFAULT_METHODS)] : [];
     this.#allowed = this.#initialMethods;
-    this.#maxAttempts = config.maxAuthAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.#maxAttempts = config.maxAuthAttempts ?? AUTH_LIMITS.ATTEMPTS_DEFAULT;
     this.#banner = config.banner;
     this.#onSuccess = onSuccess;
   }

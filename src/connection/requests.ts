@@ -42,7 +42,6 @@ export interface ExitSignalOptions {
   readonly language?: string;
 }
 
-const TERM_MAX = 256;
 const NO_MODES = new Uint8Array([0]); // TTY_OP_END (RFC 4254 §8)
 
 /*
@@ -132,12 +131,17 @@ function decodeKnown(name: string, r: SshReader): ParsedChannelRequest | undefin
   const max = LIMITS.PACKET_LENGTH_MAX;
   switch (name) {
     case 'pty-req': {
-      const term = readText(r, TERM_MAX);
+      const term = readText(r, CONNECTION_LIMITS.TERM_MAX);
       const [cols, rows, width, height] = [r.uint32(), r.uint32(), r.uint32(), r.uint32()];
-      return { type: name, term, cols, rows, width, height, modes: r.string(max) };
+      const modes = r.string(CONNECTION_LIMITS.PTY_MODES_BYTES_MAX);
+      return { type: name, term, cols, rows, width, height, modes };
     }
     case 'env':
-      return { type: name, name: readText(r, max), value: readText(r, max) };
+      return {
+        type: name,
+        name: readText(r, CONNECTION_LIMITS.ENV_NAME_MAX),
+        value: readText(r, CONNECTION_LIMITS.ENV_VALUE_MAX),
+      };
     case 'shell':
     case 'eow@openssh.com':
       return { type: name };

@@ -243,9 +243,9 @@ export class KeyExchange {
   #onReply(alg: KexAlgorithm, exchange: KexExchange, payload: Uint8Array): void {
     const r = new SshReader(payload);
     r.byte();
-    const hostKeyBlob = r.string(16 * 1024).slice();
+    const hostKeyBlob = r.string(LIMITS.KEX_HOST_KEY_BYTES_MAX).slice();
     const serverPublic = readPublic(r, alg);
-    const signature = r.string(16 * 1024);
+    const signature = r.string(LIMITS.KEX_SIGNATURE_BYTES_MAX);
     r.finish();
     const agreed = this.#algorithms!;
     const info = parsePublicKeyBlob(hostKeyBlob);
@@ -368,7 +368,7 @@ function writePublic(w: SshWriter, alg: KexAlgorithm, value: Uint8Array): void {
 function readPublic(r: SshReader, alg: KexAlgorithm): Uint8Array {
   return alg.encoding === 'mpint'
     ? r.mpintPositive(LIMITS.DH_VALUE_BYTES_MAX).slice()
-    : r.string(1024).slice();
+    : r.string(LIMITS.ECDH_VALUE_BYTES_MAX).slice();
 }
 
 function unexpected(message: string): SshError {

@@ -28,12 +28,12 @@ export interface Disconnect {
   readonly reason: number;
   readonly description: string;
 }
-/** Encodes DISCONNECT; our description is cut to 512 characters. */
+/** Encodes DISCONNECT; our description is cut to LIMITS.DISCONNECT_DESCRIPTION_SENT_MAX. */
 export function encodeDisconnect(m: Disconnect): Uint8Array {
   return new SshWriter(64 + m.description.length)
     .byte(SSH_MSG.DISCONNECT)
     .uint32(m.reason)
-    .string(m.description.slice(0, 512))
+    .string(m.description.slice(0, LIMITS.DISCONNECT_DESCRIPTION_SENT_MAX))
     .string('')
     .finish();
 }
@@ -93,7 +93,7 @@ export function encodeService(
 export function decodeService(payload: Uint8Array): string {
   const r = new SshReader(payload);
   r.byte();
-  const service = r.ascii(256);
+  const service = r.ascii(LIMITS.SERVICE_NAME_MAX);
   r.finish();
   return service;
 }
@@ -121,7 +121,10 @@ export function decodeExtInfo(payload: Uint8Array): Map<string, Uint8Array> {
   }
   const extensions = new Map<string, Uint8Array>();
   for (let i = 0; i < count; i++)
-    extensions.set(r.ascii(256), r.string(LIMITS.NAME_LIST_BYTES_MAX).slice());
+    extensions.set(
+      r.ascii(LIMITS.EXT_INFO_NAME_MAX),
+      r.string(LIMITS.EXT_INFO_VALUE_BYTES_MAX).slice(),
+    );
   r.finish();
   return extensions;
 }

@@ -19,7 +19,7 @@ import type { PrivateKey } from '../crypto/keys.js';
 import { systemRandom } from '../crypto/random.js';
 import type { RandomFn } from '../crypto/types.js';
 import { usageError } from '../errors.js';
-import { REKEY_PACKETS } from '../limits.js';
+import { REKEY_BYTES, REKEY_PACKETS } from '../limits.js';
 import type { AlgorithmPreferences, SessionConfig } from '../types.js';
 import { buildIdentification } from './identification.js';
 import type { KexInitLists } from './kexinit.js';
@@ -51,8 +51,6 @@ export function validateAlgorithms(prefs: AlgorithmPreferences | undefined): Alg
   return out;
 }
 
-/** The default rekey volume per direction: 1 GiB (below RFC 4344's 2^(L/4) blocks). */
-const DEFAULT_REKEY_BYTES = 2 ** 30;
 const DEFAULT_SOFTWARE = 'pluggable_ssh_0.1';
 
 /** A session's configuration, checked and with defaults filled in. */
@@ -95,7 +93,7 @@ export function resolveSettings(config: SessionConfig<unknown>): TransportSettin
     random: config.random ?? systemRandom,
     lists,
     hostKeys,
-    rekeyBytes: config.rekeyAfterBytes ?? DEFAULT_REKEY_BYTES,
+    rekeyBytes: config.rekeyAfterBytes ?? REKEY_BYTES,
     rekeyPackets: config.rekeyAfterPackets ?? REKEY_PACKETS,
     ourId: buildIdentification(config.softwareVersion ?? DEFAULT_SOFTWARE),
   };

@@ -69,10 +69,17 @@ export class Transport<H = unknown> {
   #hostKeyBlob: Uint8Array | undefined;
   #algorithms: NegotiatedAlgorithms | undefined;
   #peerExtensions = new Map<string, Uint8Array>();
+  /** Bytes of names and values in #peerExtensions (LIMITS.EXT_INFO_RETAINED_BYTES_MAX). */
+  #peerExtensionBytes = 0;
   #serviceStarted = false;
   #serviceRequested = false;
   #controlQueue: Uint8Array[] = [];
   #kexInitSeq = -1;
+  /** Packets and bytes received since the running key exchange started (LIMITS.KEX_GRACE_*). */
+  #kexRecvPackets = 0;
+  #kexRecvBytes = 0;
+  readonly #kexGracePackets: number;
+  readonly #kexGraceBytes: number;
   upper: UpperLayer | undefined;
 
   constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
@@ -84,6 +91,8 @@ export class Transport<H = unknown> {
     this.#settings = resolveSettings(config);
     this.ourId = this.#settings.ourId;
     this.#io = new PacketIO(this.#settings.random);
+    this.#kexGracePackets = Math.max(this.#settings.rekeyPackets, LIMITS.KEX_GRACE_PACKETS_MIN);
+    this.#kexGraceBytes = Math.max(this.#settings.rekeyBytes, LIMITS.KEX_GRACE_BYTES_MIN);
   }
 
   /** Sends our identification and first KEXINIT (RFC 4253 §4.2, §7.1). */
@@ -363,9 +372,25 @@ export class Transport<H = unknown> {
   #readPacket(bytes: Uint8Array, offset: number): number {
     const packet = this.#io.open(bytes, offset);
     if (!packet) return 0;
+    if (this.#kex) this.#countKexTraffic(packet.consumed);
     this.#dispatch(packet.payload, packet.seq);
     if (this.#state !== 'closed') this.#maybeRekey();
     return packet.consumed;
+  }
+
+  /**
+   * Bounds what the peer sends while a key exchange runs (LIMITS.KEX_GRACE_*): a peer that
+   * neither answers nor finishes an exchange cannot go on using the old keys without end.
+   */
+  #countKexTraffic(bytes: number): void {
+    this.#kexRecvPackets++;
+    this.#kexRecvBytes += bytes;
+    if (this.#kexRecvPackets > this.#kexGracePackets || this.#kexRecvBytes > this.#kexGraceBytes) {
+      throw peerError(
+        SSH_ERR.LIMIT_EXCEEDED,
+        `the peer sent ${this.#kexRecvPackets} packets (${this.#kexRecvBytes} bytes) during one key exchange`,
+      );
+    }
   }
 
   #peerPhase(): PeerPhase {
@@ -448,7 +473,7 @@ export class Transport<H = unknown> {
   #onServiceMessage(type: number, payload: Uint8Array): void {
     if (type === SSH_MSG.EXT_INFO) {
       const extensions = decodeExtInfo(payload);
-      for (const [k, v] of extensions) this.#peerExtensions.set(k, v);
+      this.#retainExtensions(extensions);
       this.emit({ type: 'ext-info', extensions });
       return;
     }
@@ -476,6 +501,30 @@ export class Transport<H = unknown> {
     this.#serviceStarted = true;
     this.emit({ type: 'service-accepted', service });
     this.upper?.onServiceStarted?.();
+  }
+
+  /**
+   * Merges the entries of one EXT_INFO into those kept, bounded across messages by
+   * LIMITS.EXT_INFO_ENTRIES_MAX and LIMITS.EXT_INFO_RETAINED_BYTES_MAX.
+   */
+  #retainExtensions(extensions: ReadonlyMap<string, Uint8Array>): void {
+    const kept = this.#peerExtensions;
+    let count = kept.size;
+    let bytes = this.#peerExtensionBytes;
+    for (const [name, value] of extensions) {
+      const old = kept.get(name);
+      if (old === undefined) count++;
+      else bytes -= name.length + old.length;
+      bytes += name.length + value.length;
+    }
+    if (count > LIMITS.EXT_INFO_ENTRIES_MAX || bytes > LIMITS.EXT_INFO_RETAINED_BYTES_MAX) {
+      throw peerError(
+        SSH_ERR.LIMIT_EXCEEDED,
+        `EXT_INFO messages would keep ${count} extensions of ${bytes} bytes`,
+      );
+    }
+    for (const [name, value] of extensions) kept.set(name, value);
+    this.#peerExtensionBytes = bytes;
   }
 
   // ---- key exchange -----------------------------------------------------------------------
@@ -507,6 +556,8 @@ export class Transport<H = unknown> {
   #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
     const kex = new KeyExchange(this.#kexHost(), initial);
     this.#kex = kex;
+    this.#kexRecvPackets = 0;
+    this.#kexRecvBytes = 0;
     this.#kexInitSeq = this.#io.sendSeq;
     this.#sendPacket(kex.ourKexInit);
     if (!initial) this.emit({ type: 'rekey-started', initiator });

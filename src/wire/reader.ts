@@ -109,7 +109,7 @@ export class SshReader {
     if (names.length > LIMITS.NAME_LIST_ENTRIES_MAX)
       throw malformed('name-list has too many names');
     for (const n of names) {
-      if (n.length === 0 || n.length > 64)
+      if (n.length === 0 || n.length > LIMITS.NAME_MAX)
         throw malformed('name-list has an empty or overlong name');
     }
     return names;
