@@ -65,6 +65,14 @@ export const SSH_ERR = {
   INTERNAL: 'SSH_ERR_INTERNAL',
   /** The application misused the API (thrown, never reported through callbacks). */
   USAGE: 'SSH_ERR_USAGE',
+  /** Node layer: the peer refused a channel we opened (SSH_MSG_CHANNEL_OPEN_FAILURE). */
+  CHANNEL_OPEN_FAILED: 'SSH_ERR_CHANNEL_OPEN_FAILED',
+  /** Node layer: the peer answered a channel or global request with failure. */
+  REQUEST_FAILED: 'SSH_ERR_REQUEST_FAILED',
+  /** Node layer: an `AbortSignal` aborted the operation (`cause` is the signal's reason). */
+  ABORTED: 'SSH_ERR_ABORTED',
+  /** Node layer: a handshake, authentication, idle or keepalive clock ran out. */
+  TIMEOUT: 'SSH_ERR_TIMEOUT',
 } as const;
 
 /** One of the stable error codes. */
