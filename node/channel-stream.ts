@@ -44,8 +44,12 @@ export interface ExitInfo {
   readonly message: string;
 }
 
-/** When the stream sends CHANNEL_CLOSE by itself. */
-type CloseRule = 'after-our-eof' | 'after-both-eof';
+/**
+ * When the stream sends CHANNEL_CLOSE by itself: a server's session channel once its EOF is
+ * sent; a forwarded connection once both EOFs passed; a client's session channel never (the
+ * server closes it after exit-status, which follows EOF: closing earlier would lose it).
+ */
+type CloseRule = 'after-our-eof' | 'after-both-eof' | 'peer-closes';
 
 /** What the opener of a stream learns, and what it may hook (internal to the node layer). */
 interface StreamHooks {
@@ -98,8 +102,11 @@ export function requestWithReply(
  * - Writing: a write's callback runs only when `channelWrite` accepted all of it; the rest
  *   waits for the channel's `writable` event, so `write()` returns false and `pipe`/`pipeline`
  *   pause while the peer's window is exhausted.
- * - `end()` sends EOF. The peer's EOF ends the readable sides. The stream sends CLOSE once
- *   both EOFs passed (a server's session stream: once its own EOF is sent).
+ * - `end()` sends EOF. The peer's EOF ends the readable sides. A forwarded connection sends
+ *   CLOSE once both EOFs passed, a server's session stream once its own EOF is sent, a
+ *   client's session stream waits for the server's CLOSE (`destroy()` closes at once). `'close'` comes
+ *   after the channel closed, everything was read and the writable side finished, so
+ *   {@link ChannelStream.exit} is known by then (OpenSSH sends exit-status after EOF).
  * - `'exit'` `(code, signal, coreDumped, message)` fires for exit-status / exit-signal;
  *   {@link ChannelStream.exit} holds it afterwards.
  * - When the channel closes because the session ended with an error, the stream is destroyed
@@ -125,7 +132,8 @@ export class ChannelStream extends Duplex {
    * @internal Opens or accepts the channel through `open`, with this stream's event handler.
    */
   constructor(session: Session, open: (options: ChannelOptions) => Channel, hooks: StreamHooks) {
-    super({ allowHalfOpen: true });
+    // Destroyed (and `'close'` emitted) only once the channel itself closed: see #onClose.
+    super({ allowHalfOpen: true, autoDestroy: false });
     this.#session = session;
     this.#hooks = hooks;
     // A channel we accepted is open at once and hears no `open` event.
@@ -344,6 +352,14 @@ export class ChannelStream extends Duplex {
     for (const w of this.#stderrWaiters.splice(0)) w();
     this.#pump();
     if (!this.writableEnded) this.end();
+    // 'close' follows the channel's CLOSE (so exit-status, sent after EOF, is in), once the
+    // consumer has read everything and the writable side finished.
+    const done = () => {
+      if (this.readableEnded && this.writableFinished && !this.destroyed) this.destroy();
+    };
+    if (!this.readableEnded) this.once('end', done);
+    if (!this.writableFinished) this.once('finish', done);
+    done();
   }
 
   #endReadables(): void {
@@ -352,8 +368,9 @@ export class ChannelStream extends Duplex {
   }
 
   #maybeClose(): void {
-    if (this.#channelClosed || !this.#sentEof) return;
-    if (this.#hooks.closeRule === 'after-our-eof' || this.#gotEof) channelClose(this.channel);
+    const rule = this.#hooks.closeRule;
+    if (this.#channelClosed || !this.#sentEof || rule === 'peer-closes') return;
+    if (rule === 'after-our-eof' || this.#gotEof) channelClose(this.channel);
   }
 
   #closedError(): SshError {

@@ -446,8 +446,13 @@ export class Client extends EventEmitter<ClientEvents> {
     stream.on('data', collect(out));
     stream.stderr.on('data', collect(err));
     stream.end(options.stdin);
+    // 'close' comes after the channel closed: exit-status follows EOF on the wire.
+    const closed = new Promise<void>((resolve, reject) =>
+      stream.once('close', () => (stream.errored ? reject(stream.errored) : resolve())),
+    );
+    stream.on('error', () => {});
     try {
-      await Promise.all([finished(stream), finished(stream.stderr)]);
+      await Promise.all([closed, finished(stream.stderr)]);
     } catch (e) {
       throw failure ?? stream.errored ?? e;
     }
@@ -467,14 +472,16 @@ export class Client extends EventEmitter<ClientEvents> {
     dstPort: number,
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<ChannelStream> {
-    const { stream, opened } = this.#open((o) =>
-      channelOpenDirectTcpip(this.session, {
-        ...o,
-        host: dstHost,
-        port: dstPort,
-        originatorHost: srcHost,
-        originatorPort: srcPort,
-      }),
+    const { stream, opened } = this.#open(
+      (o) =>
+        channelOpenDirectTcpip(this.session, {
+          ...o,
+          host: dstHost,
+          port: dstPort,
+          originatorHost: srcHost,
+          originatorPort: srcPort,
+        }),
+      'after-both-eof',
     );
     await this.#guard(stream, 'forwardOut', options.signal, async () => {
       const error = await opened;
@@ -536,7 +543,10 @@ export class Client extends EventEmitter<ClientEvents> {
     return sessionLastError(this.session);
   }
 
-  #open(opener: (options: ChannelOptions) => Channel): {
+  #open(
+    opener: (options: ChannelOptions) => Channel,
+    closeRule: 'after-both-eof' | 'peer-closes',
+  ): {
     stream: ChannelStream;
     opened: Promise<SshError | undefined>;
   } {
@@ -546,7 +556,7 @@ export class Client extends EventEmitter<ClientEvents> {
     });
     const stream = new ChannelStream(this.session, opener, {
       onOpen: (error) => settle(error),
-      closeRule: 'after-both-eof',
+      closeRule,
     });
     return { stream, opened };
   }
@@ -588,7 +598,10 @@ export class Client extends EventEmitter<ClientEvents> {
     pty: PtyOptions | undefined,
     start: (ch: ChannelStream['channel']) => void,
   ): Promise<ChannelStream> {
-    const { stream, opened } = this.#open((o) => channelOpenSession(this.session, o));
+    const { stream, opened } = this.#open(
+      (o) => channelOpenSession(this.session, o),
+      'peer-closes',
+    );
     await this.#guard(stream, kind, options.signal, async () => {
       const error = await opened;
       if (error) throw error;
