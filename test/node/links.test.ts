@@ -1,0 +1,83 @@
+/**
+ * The node layer over links other than TCP: our server's `serve()` and the client's `link`
+ * option over a pair of streams and over the synchronous in-memory transport (the reentrant
+ * case), and keepalives ending a connection whose link went silent.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { PassThrough, Transform } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConnectOptions, connect, type SshServer } from '../../node/index.js';
+import { fingerprintSha256, SSH_ERR } from '../../src/index.js';
+import { createMemoryLink } from '../../transports/memory.js';
+import { MiB } from './helpers.js';
+import { PASSWORD, startTestServer, USER } from './server-app.js';
+
+let server: SshServer;
+let fingerprint: string;
+
+beforeAll(async () => {
+  const started = await startTestServer();
+  server = started.server;
+  fingerprint = fingerprintSha256(started.hostKey.publicKeyBlob);
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const login = (): Omit<ConnectOptions, 'link'> => ({
+  username: USER,
+  password: PASSWORD,
+  verifyHostKey: (info) => info.fingerprint === fingerprint,
+});
+
+async function hashThrough(options: ConnectOptions): Promise<void> {
+  const client = await connect(options);
+  const data = randomBytes(4 * MiB);
+  const r = await client.execResult('hash', { stdin: data });
+  expect(r.stdout.trim()).toBe(createHash('sha256').update(data).digest('hex'));
+  expect((await client.execResult('echo "$((6 * 7))"')).stdout).toBe('42\n');
+  await client.end();
+}
+
+describe('links', () => {
+  it('serves and connects over a pair of streams', async () => {
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const connection = server.serve({ readable: toServer, writable: toClient });
+    const serverClosed = new Promise((r) => connection.once('close', r));
+    await hashThrough({ ...login(), link: { readable: toClient, writable: toServer } });
+    expect((await serverClosed) as Error).toMatchObject({ code: SSH_ERR.PEER_DISCONNECTED });
+  });
+
+  it('works over the synchronous memory transport (reentrant delivery)', async () => {
+    const [a, b] = createMemoryLink({ delivery: 'sync' });
+    server.serve((config) => b.create(config));
+    await hashThrough({ ...login(), link: (config) => a.create(config) });
+  });
+
+  it('keepalives end a connection whose link went silent (SSH_ERR_TIMEOUT)', async () => {
+    let frozen = false;
+    const gate = () =>
+      new Transform({
+        transform(chunk, _enc, done) {
+          done(null, frozen ? undefined : chunk);
+        },
+      });
+    const toServer = gate();
+    const toClient = gate();
+    server.serve({ readable: toServer, writable: toClient });
+    const client = await connect({
+      ...login(),
+      link: { readable: toClient, writable: toServer },
+      keepaliveInterval: 20,
+      keepaliveCountMax: 2,
+    });
+    expect((await client.execResult('echo before')).stdout).toBe('before\n');
+    frozen = true;
+    const error = await client.closed;
+    expect(error?.code).toBe(SSH_ERR.TIMEOUT);
+    expect(error?.message).toBe('keepalive timeout');
+  });
+});
