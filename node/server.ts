@@ -19,7 +19,8 @@ import {
   type ServerAuthMethodName,
   type ServerConfig,
   type Session,
-  type SshError,
+  SSH_ERR,
+  SshError,
   sessionDisconnect,
   sessionLastError,
   sessionOpenForwardedTcpip,
@@ -253,6 +254,9 @@ export class SshServer extends EventEmitter<SshServerEvents> {
   constructor(options: ServerOptions) {
     super();
     this.#options = options;
+    if (!Array.isArray(options.hostKeys) || options.hostKeys.length === 0) {
+      throw new SshError(SSH_ERR.USAGE, 'local', 'hostKeys needs at least one key');
+    }
     this.#hostKeys = options.hostKeys.map((k) =>
       typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k,
     );
@@ -439,7 +443,8 @@ function globalRequest(connection: ServerConnection, request: GlobalRequest): vo
 }
 
 /**
- * Makes an SSH server; `handler` is added as a `'connection'` listener.
+ * Makes an SSH server; `handler` is added as a `'connection'` listener. Throws `SSH_ERR_USAGE`
+ * without a host key, and the key parser's `TypeError` for a key text it cannot read.
  *
  * @example
  * ```ts

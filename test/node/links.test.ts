@@ -1,14 +1,15 @@
 /**
  * The node layer over links other than TCP: our server's `serve()` and the client's `link`
  * option over a pair of streams and over the synchronous in-memory transport (the reentrant
- * case), and keepalives ending a connection whose link went silent.
+ * case), keepalives ending a connection whose link went silent, and the server's two
+ * authentication styles (an async callback, with keyboard-interactive; an event).
  */
 
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConnectOptions, connect, type SshServer } from '../../node/index.js';
-import { fingerprintSha256, SSH_ERR } from '../../src/index.js';
+import { type ConnectOptions, connect, createServer, type SshServer } from '../../node/index.js';
+import { fingerprintSha256, generatePrivateKey, SSH_ERR } from '../../src/index.js';
 import { createMemoryLink } from '../../transports/memory.js';
 import { MiB } from './helpers.js';
 import { PASSWORD, startTestServer, USER } from './server-app.js';
@@ -79,5 +80,58 @@ describe('links', () => {
     const error = await client.closed;
     expect(error?.code).toBe(SSH_ERR.TIMEOUT);
     expect(error?.message).toBe('keepalive timeout');
+  });
+});
+
+describe('authentication styles', () => {
+  it('keyboard-interactive through an async authenticate callback', async () => {
+    const kbd = createServer({
+      hostKeys: [generatePrivateKey('ed25519')],
+      authMethods: ['keyboard-interactive'],
+      authenticate: async (c) => {
+        if (c.method !== 'keyboard-interactive' || !c.prompt) return false;
+        const [answer] = await c.prompt([{ prompt: 'Code: ', echo: false }], { name: 'otp' });
+        return answer === '123456';
+      },
+    });
+    const seen: string[] = [];
+    const [a, b] = createMemoryLink({ delivery: 'deferred' });
+    kbd.serve((config) => b.create(config));
+    const client = await connect({
+      username: 'u',
+      verifyHostKey: () => true,
+      onKeyboardInteractive: async (request) => {
+        seen.push(`${request.name}/${request.prompts[0]?.prompt}`);
+        return ['123456'];
+      },
+      link: (config) => a.create(config),
+    });
+    expect(seen).toEqual(['otp/Code: ']);
+    await client.end();
+  });
+
+  it('an authentication event when there is no callback, refused when nobody listens', async () => {
+    const evented = createServer({ hostKeys: [generatePrivateKey('ed25519')] }, (connection) => {
+      connection.on('authentication', (c) =>
+        c.method === 'password' && c.password === 'yes' ? c.accept() : c.reject(),
+      );
+    });
+    const deaf = createServer({ hostKeys: [generatePrivateKey('ed25519')] });
+    const attempt = (srv: SshServer, password: string) => {
+      const [a, b] = createMemoryLink({ delivery: 'deferred' });
+      srv.serve((config) => b.create(config));
+      return connect({
+        username: 'u',
+        password,
+        verifyHostKey: () => true,
+        link: (config) => a.create(config),
+      });
+    };
+    await (await attempt(evented, 'yes')).end();
+    await expect(attempt(evented, 'no')).rejects.toMatchObject({ code: SSH_ERR.AUTH_FAILED });
+    await expect(attempt(deaf, 'yes')).rejects.toMatchObject({ code: SSH_ERR.AUTH_FAILED });
+    expect(() => createServer({ hostKeys: [] })).toThrow(
+      expect.objectContaining({ code: SSH_ERR.USAGE }),
+    );
   });
 });
