@@ -12,20 +12,22 @@ export {
   Client,
   type ClientEvents,
   type ConnectionHandler,
-  type ConnectOptions,
-  connect,
   DEFAULT_MAX_BUFFER,
   DEFAULT_PTY,
-  DEFAULT_READY_TIMEOUT_MS,
   type ExecOptions,
   type ExecResult,
   type ExecResultOptions,
   type ForwardedConnectionInfo,
-  type HostKeyInfo,
   type RemoteListener,
-  type SessionTuning,
   type ShellOptions,
 } from './client.js';
+export {
+  type ConnectOptions,
+  connect,
+  DEFAULT_READY_TIMEOUT_MS,
+  type HostKeyInfo,
+  type SessionTuning,
+} from './connect.js';
 export type {
   ForwardHandle,
   LocalForwardOptions,
@@ -34,7 +36,6 @@ export type {
 } from './forward.js';
 export type { Link, LinkAdapter, StreamPair } from './link.js';
 export {
-  type AuthContext,
   type ConnectionListener,
   createServer,
   DEFAULT_LOGIN_GRACE_MS,
@@ -47,6 +48,7 @@ export {
   type SshServerEvents,
   type TcpipForwardInfo,
 } from './server.js';
+export type { AuthContext } from './server-auth.js';
 export {
   type AcceptFn,
   type AcceptStreamFn,

@@ -9,11 +9,9 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import {
   type AlgorithmPreferences,
-  type AuthRequest,
   type ChannelOpenRequest,
   DISCONNECT_REASON,
   type GlobalRequest,
-  type KeyboardInteractivePrompt,
   type PrivateKey,
   parsePrivateKey,
   type ServerAuthMethodName,
@@ -27,43 +25,16 @@ import {
 } from '../src/index.js';
 import { addTimeouts, type TimeoutKind } from '../transports/timeouts.js';
 import { ChannelStream } from './channel-stream.js';
-import type { SessionTuning } from './client.js';
+import type { SessionTuning } from './connect.js';
 import { timeoutError } from './errors.js';
 import { attachLink, type Link } from './link.js';
+import { type AuthContext, authenticate } from './server-auth.js';
 import { type RejectFn, ServerSession } from './server-session.js';
 
 /** Default time for a client to complete the handshake: 30 s. */
 export const DEFAULT_SERVER_HANDSHAKE_MS = 30_000;
 /** Default time for a client to log in (OpenSSH's `LoginGraceTime`): 120 s. */
 export const DEFAULT_LOGIN_GRACE_MS = 120_000;
-
-/** One authentication attempt, as the server application sees it. */
-export interface AuthContext {
-  readonly username: string;
-  readonly method: 'password' | 'publickey' | 'keyboard-interactive';
-  /** Method `password`. */
-  readonly password?: string;
-  /** Method `publickey`: the key (its signature, if any, already verified). */
-  readonly publicKey?: {
-    readonly algorithm: string;
-    readonly blob: Uint8Array;
-    readonly fingerprint: string;
-  };
-  /**
-   * Method `publickey`: `false` when the client only asks whether the key would do (answering
-   * yes is not a login); `true` when it proved possession.
-   */
-  readonly signed?: boolean;
-  /** Keyboard-interactive only: asks the client and resolves with one answer per prompt. */
-  prompt?(
-    prompts: readonly KeyboardInteractivePrompt[],
-    text?: { readonly name?: string; readonly instruction?: string },
-  ): Promise<readonly string[]>;
-  /** Event style ({@link ServerConnection} `'authentication'`): let the user in. */
-  accept(): void;
-  /** Event style: refuse this attempt. */
-  reject(): void;
-}
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -215,30 +186,6 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   }
 }
 
-function authContext(request: AuthRequest, answer: (ok: boolean) => void): AuthContext {
-  const base = {
-    username: request.username,
-    method: request.method as AuthContext['method'],
-    accept: () => answer(true),
-    reject: () => answer(false),
-  };
-  const prompt = request.prompt?.bind(request);
-  return {
-    ...base,
-    ...(request.password !== undefined ? { password: request.password } : {}),
-    ...(request.publicKey ? { publicKey: request.publicKey } : {}),
-    ...(request.hasSignature !== undefined ? { signed: request.hasSignature } : {}),
-    ...(prompt
-      ? {
-          prompt: (prompts, text = {}) =>
-            new Promise<readonly string[]>((resolve) =>
-              prompt({ prompts, ...text }, (responses) => resolve(responses)),
-            ),
-        }
-      : {}),
-  };
-}
-
 /**
  * An SSH server. `listen()` serves TCP; `serve(link)` runs one connection over any link
  * (stdio for inetd or ProxyCommand use, a Unix socket, a memory link, any `Duplex`). Emits
@@ -296,7 +243,7 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       ...(options.banner !== undefined ? { banner: options.banner } : {}),
       onAuth: (request, session) => {
         connection.bind(session as Session);
-        this.#authenticate(connection, request);
+        authenticate(connection, request, this.#options.authenticate);
       },
       onEvent: (event, session) => {
         connection.bind(session);
@@ -344,28 +291,6 @@ export class SshServer extends EventEmitter<SshServerEvents> {
     const tcp = this.#tcp;
     if (!tcp) return Promise.resolve();
     return new Promise((resolve) => tcp.close(() => resolve()));
-  }
-
-  #authenticate(connection: ServerConnection, request: AuthRequest): void {
-    let answered = false;
-    const answer = (ok: boolean) => {
-      if (answered) return;
-      answered = true;
-      if (ok) request.accept();
-      else request.reject();
-    };
-    const context = authContext(request, answer);
-    const decide = this.#options.authenticate;
-    if (decide) {
-      Promise.resolve()
-        .then(() => decide(context, connection))
-        .then(
-          (ok) => answer(ok === true),
-          () => answer(false),
-        );
-    } else if (connection.listenerCount('authentication') > 0) {
-      connection.emit('authentication', context);
-    } else answer(false);
   }
 
   #channelOpen(connection: ServerConnection, request: ChannelOpenRequest): void {
