@@ -254,6 +254,10 @@ export class Client extends EventEmitter<ClientEvents> {
     onConnection: ConnectionHandler,
   ): Promise<RemoteListener> {
     return new Promise((resolve, reject) => {
+      // Replies never come once the session ended (SPEC 15.10).
+      this.closed.then((error) =>
+        reject(error ?? new SshError(SSH_ERR.CONNECTION_LOST, 'link', 'the connection ended')),
+      );
       sessionForwardTcpip(this.session, bindAddress, bindPort, (success, boundPort) => {
         if (!success) return reject(this.#failure() ?? requestFailed('tcpip-forward'));
         const port = bindPort === 0 ? boundPort : bindPort;

@@ -207,19 +207,28 @@ export function connect(options: ConnectOptions): Promise<Client> {
       },
     );
     let link = options.link;
+    let socket: net.Socket | undefined;
     if (link === undefined) {
-      const socket = net.connect(port, host);
+      socket = net.connect(port, host);
       socket.once('error', (e) => {
         linkError = e;
       });
       link = socket;
     }
-    const session = attachLink(link, timeouts.config, {
-      onActivity: timeouts.noteActivity,
-      onLinkError: (e) => {
-        linkError ??= e;
-      },
-    });
+    let session: Session;
+    try {
+      session = attachLink(link, timeouts.config, {
+        onActivity: timeouts.noteActivity,
+        onLinkError: (e) => {
+          linkError ??= e;
+        },
+      });
+    } catch (e) {
+      // A config the core refuses (SSH_ERR_USAGE): nothing may stay open.
+      timeouts.cancel();
+      socket?.destroy();
+      throw e;
+    }
     timeouts.attach(session);
     unwatch = watchAbort(signal, () => {
       aborted = true;

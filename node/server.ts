@@ -212,17 +212,26 @@ export class SshServer extends EventEmitter<SshServerEvents> {
   /** Listens on TCP (`host` default `127.0.0.1`); resolves with the bound address. */
   listen(
     where: number | { readonly port: number; readonly host?: string },
-  ): Promise<net.AddressInfo> {
-    const { port, host = '127.0.0.1' } = typeof where === 'number' ? { port: where } : where;
+  ): Promise<net.AddressInfo>;
+  /** Listens on a Unix socket at `path` (which must not exist yet); resolves with the path. */
+  listen(where: { readonly path: string }): Promise<string>;
+  listen(
+    where: number | { readonly port: number; readonly host?: string } | { readonly path: string },
+  ): Promise<net.AddressInfo | string> {
     const server = net.createServer((socket) => this.serve(socket));
     this.#tcp = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
+      const ready = () => {
         server.off('error', reject);
         server.on('error', (e) => this.emit('error', e));
-        resolve(server.address() as net.AddressInfo);
-      });
+        resolve(server.address() as net.AddressInfo | string);
+      };
+      server.once('error', reject);
+      if (typeof where === 'object' && 'path' in where) server.listen(where.path, ready);
+      else {
+        const { port, host = '127.0.0.1' } = typeof where === 'number' ? { port: where } : where;
+        server.listen(port, host, ready);
+      }
     });
   }
 

@@ -6,6 +6,10 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectOptions, connect, createServer, type SshServer } from '../../node/index.js';
@@ -50,6 +54,25 @@ describe('links', () => {
     const serverClosed = new Promise((r) => connection.once('close', r));
     await hashThrough({ ...login(), link: { readable: toClient, writable: toServer } });
     expect((await serverClosed) as Error).toMatchObject({ code: SSH_ERR.PEER_DISCONNECTED });
+  });
+
+  it('listens on a Unix socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pssh-node-'));
+    const unix = await startTestServer();
+    try {
+      const path = await unix.server.listen({ path: join(dir, 'ssh.sock') });
+      const client = await connect({
+        username: USER,
+        password: PASSWORD,
+        verifyHostKey: (info) => info.fingerprint === fingerprintSha256(unix.hostKey.publicKeyBlob),
+        link: net.connect(path),
+      });
+      expect((await client.execResult('echo over-unix')).stdout).toBe('over-unix\n');
+      await client.end();
+    } finally {
+      await unix.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('works over the synchronous memory transport (reentrant delivery)', async () => {

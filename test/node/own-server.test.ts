@@ -161,6 +161,15 @@ describe('typed errors and abort', () => {
     );
   });
 
+  it('rejects a config the core refuses, and a missing verifyHostKey, as usage errors', async () => {
+    expect(await code(connect({ ...base(), algorithms: { cipher: ['rot13'] } }))).toBe(
+      SSH_ERR.USAGE,
+    );
+    const { verifyHostKey: _, ...rest } = base();
+    expect(await code(connect(rest as ConnectOptions))).toBe(SSH_ERR.USAGE);
+    expect(await code(connect({ ...base(), privateKey: 'not a key' }))).toBe(SSH_ERR.USAGE);
+  });
+
   it('rejects a wrong password', async () => {
     expect(await code(connect({ ...base(), password: 'wrong' }))).toBe(SSH_ERR.AUTH_FAILED);
   });
