@@ -175,22 +175,51 @@ export class ChannelStream extends Duplex {
     else channelSendExitSignal(this.channel, { signal: codeOrSignal, coreDumped, message });
   }
 
-  /** Server: writes to the client's stderr (extended data type 1), honouring the window. */
+  /**
+   * Server: writes to the client's stderr (extended data type 1), honouring the window;
+   * resolves once all of it was accepted. `end()` sends EOF only after pending stderr writes
+   * completed. Rejects with `SSH_ERR_USAGE` after `end()`, and with the session's error (or
+   * `SSH_ERR_CONNECTION_LOST`) when the channel closed first.
+   */
   writeStderr(data: Uint8Array | string): Promise<void> {
+    if (this.writableEnded) {
+      return Promise.reject(new SshError(SSH_ERR.USAGE, 'local', 'writeStderr after end()'));
+    }
     let rest = typeof data === 'string' ? Buffer.from(data) : data;
+    this.#stderrBusy++;
     return new Promise((resolve, reject) => {
       const pump = () => {
-        if (this.#channelClosed) return reject(this.#closedError());
+        if (this.#channelClosed) {
+          this.#stderrDone();
+          return reject(this.#closedError());
+        }
         const n = channelWriteExtended(this.channel, SSH_EXTENDED_DATA.STDERR, rest);
         rest = rest.subarray(n);
-        if (rest.length === 0) resolve();
-        else this.#stderrWaiters.push(pump);
+        if (rest.length > 0) return void this.#stderrWaiters.push(pump);
+        this.#stderrDone();
+        resolve();
       };
       pump();
     });
   }
 
   #stderrWaiters: (() => void)[] = [];
+  #stderrBusy = 0;
+  #finalWaiting: (() => void) | undefined;
+
+  #stderrDone(): void {
+    this.#stderrBusy--;
+    const final = this.#finalWaiting;
+    if (this.#stderrBusy === 0 && final) {
+      this.#finalWaiting = undefined;
+      final();
+    }
+  }
+
+  /** Retries stderr writes waiting for window (a full data write cancels the core's `writable`). */
+  #retryStderr(): void {
+    for (const w of this.#stderrWaiters.splice(0)) w();
+  }
 
   /** @internal Node's hook: the consumer wants more, so give the window back. */
   override _read(): void {
@@ -209,12 +238,16 @@ export class ChannelStream extends Duplex {
 
   /** @internal Node's hook: sends EOF. */
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#channelClosed && !this.#sentEof) {
-      this.#sentEof = true;
-      channelEof(this.channel);
-      this.#maybeClose();
-    }
-    callback();
+    const finish = () => {
+      if (!this.#channelClosed && !this.#sentEof) {
+        this.#sentEof = true;
+        channelEof(this.channel);
+        this.#maybeClose();
+      }
+      callback();
+    };
+    if (this.#stderrBusy > 0) this.#finalWaiting = finish;
+    else finish();
   }
 
   /** @internal Node's hook: sends CLOSE. */
@@ -240,6 +273,7 @@ export class ChannelStream extends Duplex {
     if (n === pending.data.length) {
       this.#pending = undefined;
       pending.callback();
+      if (n > 0 && this.#stderrWaiters.length > 0) this.#retryStderr();
     } else {
       pending.data = pending.data.subarray(n);
     }
@@ -300,7 +334,7 @@ export class ChannelStream extends Duplex {
         return;
       case 'writable':
         this.#pump();
-        for (const w of this.#stderrWaiters.splice(0)) w();
+        this.#retryStderr();
         return;
       case 'request':
         this.#onRequest(event.request);
@@ -345,11 +379,12 @@ export class ChannelStream extends Duplex {
       this.#hooks.onOpen?.(error ?? this.#closedError());
     }
     if (error) {
+      this.#retryStderr();
       this.destroy(error);
       return;
     }
     this.#endReadables();
-    for (const w of this.#stderrWaiters.splice(0)) w();
+    this.#retryStderr();
     this.#pump();
     if (!this.writableEnded) this.end();
     // 'close' follows the channel's CLOSE (so exit-status, sent after EOF, is in), once the

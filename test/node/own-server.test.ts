@@ -45,6 +45,18 @@ describe('exec against our own server', () => {
     expect(r).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 3, signal: null });
   });
 
+  it('carries megabytes on stdout and stderr at once through the shared window', async () => {
+    const r = await client.execResult(
+      "head -c 3000000 /dev/zero | tr '\\0' e >&2 & head -c 5000000 /dev/zero | tr '\\0' o; wait",
+      { maxBuffer: 16 * MiB },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(5_000_000);
+    expect(r.stderr.length).toBe(3_000_000);
+    expect(r.stdout.replaceAll('o', '')).toBe('');
+    expect(r.stderr.replaceAll('e', '')).toBe('');
+  });
+
   it('reports the signal that killed the command', async () => {
     const r = await client.execResult('kill -TERM $$');
     expect(r.code).toBeNull();
