@@ -103,6 +103,7 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * import { connect } from 'pluggable-ssh/node';
  *
  * const client = await connect({

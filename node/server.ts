@@ -382,6 +382,7 @@ function globalRequest(connection: ServerConnection, request: GlobalRequest): vo
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * import { createServer } from 'pluggable-ssh/node';
  *
  * const server = createServer(

@@ -13,7 +13,7 @@ import { connect } from '../../node/index.js';
 import { SSH_ERR, type SshError } from '../../src/index.js';
 import { spawnSession } from '../../transports/ipc.js';
 import { BIN } from '../interop-connection/helpers.js';
-import { MiB, roundTrip } from './helpers.js';
+import { MiB, roundTrip, until } from './helpers.js';
 import { type Peer, sshdPeer } from './peers.js';
 
 let peer: Peer & Awaited<ReturnType<typeof sshdPeer>>;
@@ -63,6 +63,26 @@ describe('the node client against sshd', () => {
     expect(r.receivedHash).toBe(r.sentHash);
     expect(r.pauses).toBeGreaterThan(0);
     expect(r.maxWritableLength).toBeLessThanOrEqual(16 * 1024 + MiB);
+  });
+
+  it('a reader that stops stops sshd: exactly the 2 MiB window is buffered', async () => {
+    const total = 20_000_000;
+    const stream = await peer.client.exec(`head -c ${total} /dev/zero`);
+    stream.pause();
+    stream.stderr.resume();
+    stream.end();
+    await until(() => stream.readableLength >= 2 * MiB);
+    // Round trips on other channels: sshd had every chance to send more, and did not.
+    for (let i = 0; i < 3; i++) await peer.client.execResult('true');
+    expect(stream.readableLength).toBe(2 * MiB);
+    let received = 0;
+    stream.on('data', (c: Buffer) => {
+      received += c.length;
+    });
+    stream.resume();
+    await new Promise((r) => stream.on('close', r));
+    expect(received).toBe(total);
+    expect(stream.exit?.code).toBe(0);
   });
 
   it('aborts an exec stream with its signal', async () => {
