@@ -2,18 +2,26 @@
  * The node layer over links other than TCP: our server's `serve()` and the client's `link`
  * option over a pair of streams and over the synchronous in-memory transport (the reentrant
  * case), keepalives ending a connection whose link went silent, and the server's two
- * authentication styles (an async callback, with keyboard-interactive; an event).
+ * authentication styles (an async callback, with keyboard-interactive; an event), and client
+ * keys: a signer answering later, an encrypted key file.
  */
 
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectOptions, connect, createServer, type SshServer } from '../../node/index.js';
-import { fingerprintSha256, generatePrivateKey, SSH_ERR } from '../../src/index.js';
+import {
+  fingerprintSha256,
+  generatePrivateKey,
+  parsePrivateKey,
+  type Signer,
+  SSH_ERR,
+} from '../../src/index.js';
 import { createMemoryLink } from '../../transports/memory.js';
 import { MiB } from './helpers.js';
 import { PASSWORD, startTestServer, USER } from './server-app.js';
@@ -156,5 +164,60 @@ describe('authentication styles', () => {
     expect(() => createServer({ hostKeys: [] })).toThrow(
       expect.objectContaining({ code: SSH_ERR.USAGE }),
     );
+  });
+});
+
+describe('client keys', () => {
+  it('logs in with a signer that signs later (as an agent does) and with an encrypted key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pssh-node-keys-'));
+    try {
+      execFileSync('/usr/bin/ssh-keygen', [
+        '-t',
+        'ed25519',
+        '-q',
+        '-N',
+        'pass phrase',
+        '-f',
+        join(dir, 'k'),
+      ]);
+      const text = readFileSync(join(dir, 'k'), 'utf8');
+      const key = parsePrivateKey(text, 'pass phrase');
+      const keyed = await startTestServer({ userKey: key });
+      const base = {
+        username: USER,
+        verifyHostKey: (info: { fingerprint: string }) =>
+          info.fingerprint === fingerprintSha256(keyed.hostKey.publicKeyBlob),
+      };
+      const serve = () => {
+        const [a, b] = createMemoryLink({ delivery: 'deferred' });
+        keyed.server.serve((config) => b.create(config));
+        return (config: Parameters<typeof a.create>[0]) => a.create(config);
+      };
+      let signed = 0;
+      const signer: Signer = {
+        publicKeyBlob: key.publicKeyBlob,
+        signatureAlgorithms: key.signatureAlgorithms,
+        sign: (request) => {
+          signed++;
+          setImmediate(() => request.complete(key.sign(request.algorithm, request.data)));
+        },
+      };
+      const viaSigner = await connect({ ...base, signers: [signer], link: serve() });
+      expect(signed).toBe(1);
+      await viaSigner.end();
+      const viaFile = await connect({
+        ...base,
+        privateKey: text,
+        passphrase: 'pass phrase',
+        link: serve(),
+      });
+      await viaFile.end();
+      await expect(
+        connect({ ...base, privateKey: text, passphrase: 'wrong', link: serve() }),
+      ).rejects.toMatchObject({ code: SSH_ERR.USAGE });
+      await keyed.server.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
