@@ -67,10 +67,14 @@ export const SSH_ERR = {
   USAGE: 'SSH_ERR_USAGE',
   /** An SSH agent answered SSH_AGENT_FAILURE (key gone, agent locked, confirmation denied). */
   AGENT_REFUSED: 'SSH_ERR_AGENT_REFUSED',
-  /** A clock kept by the Node layer ran out (an agent request that got no answer in time). */
-  TIMEOUT: 'SSH_ERR_TIMEOUT',
-  /** The application aborted the operation through its AbortSignal. */
+  /** Node layer: the peer refused a channel we opened (SSH_MSG_CHANNEL_OPEN_FAILURE). */
+  CHANNEL_OPEN_FAILED: 'SSH_ERR_CHANNEL_OPEN_FAILED',
+  /** Node layer: the peer answered a channel or global request with failure. */
+  REQUEST_FAILED: 'SSH_ERR_REQUEST_FAILED',
+  /** Node layer and agent client: an `AbortSignal` aborted the operation (`cause` is the signal's reason). */
   ABORTED: 'SSH_ERR_ABORTED',
+  /** Node layer and agent client: a clock ran out (handshake, authentication, idle, keepalive, or an agent request with no answer in time). */
+  TIMEOUT: 'SSH_ERR_TIMEOUT',
 } as const;
 
 /** One of the stable error codes. */

@@ -1,0 +1,273 @@
+/**
+ * @module
+ * `connect()`: runs a client session over TCP or any link, verifies the host key through the
+ * application's callback (RFC 4253 §7.1, §8), logs in (RFC 4252) and resolves with the
+ * {@link Client}. The clocks come from transports/timeouts.
+ */
+
+import net from 'node:net';
+import {
+  type AlgorithmPreferences,
+  type ClientAuthMethod,
+  type ClientConfig,
+  type KeyboardInteractiveRequest,
+  parsePrivateKey,
+  type RandomFn,
+  type Session,
+  type Signer,
+  SSH_ERR,
+  SshError,
+  sessionDisconnect,
+  sessionLastError,
+} from '../src/index.js';
+import { addTimeouts, type TimeoutKind } from '../transports/timeouts.js';
+import { Client, clientClosed, forwardedOpen } from './client.js';
+import { abortedError, timeoutError, watchAbort } from './errors.js';
+import { attachLink, type Link } from './link.js';
+/** Default time for the handshake and login together: 20 s (as ssh2's `readyTimeout`). */
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;
+
+/** The server's host key, as {@link ConnectOptions.verifyHostKey} sees it. */
+export interface HostKeyInfo {
+  /** The negotiated host-key algorithm, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
+  readonly algorithm: string;
+  /** The key type inside the blob, e.g. `ssh-rsa`. */
+  readonly keyType: string;
+  /** The public key blob (RFC 4253 §6.6); its signature over the exchange was verified. */
+  readonly key: Uint8Array;
+  /** `SHA256:…`, as `ssh-keygen -l` prints it. */
+  readonly fingerprint: string;
+  /** The host and port given to {@link connect} (for a custom link: as given, or defaults). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Session settings passed through to the core (SPEC section 4). */
+export interface SessionTuning {
+  readonly channelWindow?: number;
+  readonly channelMaxPacket?: number;
+  readonly maxChannels?: number;
+  readonly rekeyAfterBytes?: number;
+  readonly rekeyAfterPackets?: number;
+  readonly softwareVersion?: string;
+  readonly random?: RandomFn;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** TCP host (default `localhost`); also reported to `verifyHostKey`. */
+  readonly host?: string;
+  /** TCP port (default 22). */
+  readonly port?: number;
+  /** Run over this link instead of a new TCP connection. */
+  readonly link?: Link;
+  /** The user to log in as. */
+  readonly username: string;
+  /** Required: decides whether the server's host key is trusted. Nothing is trusted blindly. */
+  readonly verifyHostKey: (info: HostKeyInfo) => boolean | Promise<boolean>;
+  /** Keys whose private half is elsewhere (an agent, a token), tried first, in order. */
+  readonly signers?: readonly Signer[];
+  /** A private key (OpenSSH, PEM or PKCS#8; SPEC section 12), tried after `signers`. */
+  readonly privateKey?: string | Uint8Array;
+  /** The passphrase of an encrypted `privateKey`. */
+  readonly passphrase?: string;
+  /** A password, tried after the keys. */
+  readonly password?: string;
+  /** Answers keyboard-interactive prompts, tried last. */
+  readonly onKeyboardInteractive?: (
+    request: KeyboardInteractiveRequest,
+  ) => readonly string[] | Promise<readonly string[]>;
+  /** The server's banner text (filter control characters before display). */
+  readonly onBanner?: (message: string) => void;
+  /** Algorithm preferences; default: the core's `DEFAULT_*` lists. */
+  readonly algorithms?: AlgorithmPreferences;
+  /** Handshake plus login must finish within this many ms (default {@link DEFAULT_READY_TIMEOUT_MS}; 0 = none). */
+  readonly readyTimeout?: number;
+  /** Send `keepalive@openssh.com` every this many ms once logged in (default 0 = off). */
+  readonly keepaliveInterval?: number;
+  /** Unanswered keepalives before the connection is dropped (default 3). */
+  readonly keepaliveCountMax?: number;
+  /** End the connection after this many ms without a byte from the server (default 0 = off). */
+  readonly idleTimeout?: number;
+  /** Aborts the connection attempt (and, once connected, ends the connection). */
+  readonly signal?: AbortSignal;
+  /** Core session settings. */
+  readonly session?: SessionTuning;
+}
+
+/**
+ * Connects and logs in; resolves with the {@link Client} once authenticated. TCP to
+ * `host:port` by default, or any {@link Link}. Rejects with an `SshError`: the session's own
+ * (`SSH_ERR_HOST_KEY_REJECTED`, `SSH_ERR_AUTH_FAILED`, `SSH_ERR_CONNECTION_LOST`, …),
+ * `SSH_ERR_TIMEOUT` after `readyTimeout`, `SSH_ERR_ABORTED` when `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { connect } from 'pluggable-ssh/node';
+ *
+ * const client = await connect({
+ *   host: 'example.org',
+ *   username: 'me',
+ *   privateKey: readFileSync('/home/me/.ssh/id_ed25519'),
+ *   verifyHostKey: ({ fingerprint }) => fingerprint === 'SHA256:…pinned…',
+ * });
+ * const { stdout, code } = await client.execResult('uname -a');
+ * await client.end();
+ * ```
+ */
+export function connect(options: ConnectOptions): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    if (typeof options.verifyHostKey !== 'function') {
+      throw new SshError(SSH_ERR.USAGE, 'local', 'verifyHostKey must be a function');
+    }
+    const { signal } = options;
+    if (signal?.aborted) throw abortedError(signal, 'connect');
+    const methods = authMethods(options);
+    const host = options.host ?? 'localhost';
+    const port = options.port ?? 22;
+    let client: Client | undefined;
+    let expired: TimeoutKind | undefined;
+    let aborted = false;
+    let linkError: Error | undefined;
+    let unwatch = () => {};
+    const failure = (session: Session): SshError => {
+      if (expired) return timeoutError(expired);
+      if (aborted && signal) return abortedError(signal, 'connect');
+      const error = sessionLastError(session);
+      if (error && linkError && error.code === SSH_ERR.CONNECTION_LOST) {
+        return new SshError(
+          error.code,
+          error.origin,
+          `${error.message}: ${linkError.message}`,
+          undefined,
+          {
+            cause: linkError,
+          },
+        );
+      }
+      return (
+        error ?? new SshError(SSH_ERR.CONNECTION_LOST, 'link', 'the session ended before login')
+      );
+    };
+    const config: ClientConfig<Session> = {
+      role: 'client',
+      ...options.session,
+      ...(options.algorithms ? { algorithms: options.algorithms } : {}),
+      onHostKey: (request) => {
+        const info: HostKeyInfo = {
+          algorithm: request.algorithm,
+          keyType: request.keyType,
+          key: request.publicKey,
+          fingerprint: request.fingerprint,
+          host,
+          port,
+        };
+        Promise.resolve()
+          .then(() => options.verifyHostKey(info))
+          .then(
+            (ok) => (ok === true ? request.accept() : request.reject('verifyHostKey refused it')),
+            (e: unknown) => request.reject(`verifyHostKey failed: ${String(e)}`),
+          );
+      },
+      auth: { username: options.username, methods },
+      onEvent: (event, session) => {
+        if (event.type === 'auth-banner') options.onBanner?.(event.message);
+        else if (event.type === 'authenticated') {
+          client = new Client(session);
+          unwatch();
+          if (signal) unwatch = watchAbort(signal, () => sessionDisconnect(session, 11, 'aborted'));
+          resolve(client);
+        } else if (event.type === 'closed') {
+          unwatch();
+          const error = failure(session);
+          if (client)
+            clientClosed(client, sessionLastError(session) ?? (expired ? error : undefined));
+          else reject(error);
+        }
+      },
+      onChannelOpen: (request) => {
+        if (client) forwardedOpen(client, request);
+        else request.reject();
+      },
+    };
+    const readyMs = options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS;
+    const timeouts = addTimeouts(
+      config,
+      {
+        handshakeMs: readyMs,
+        authenticationMs: readyMs,
+        idleMs: options.idleTimeout ?? 0,
+        keepaliveMs: options.keepaliveInterval ?? 0,
+        ...(options.keepaliveCountMax !== undefined
+          ? { keepaliveCountMax: options.keepaliveCountMax }
+          : {}),
+      },
+      (kind) => {
+        expired = kind;
+      },
+    );
+    let link = options.link;
+    let socket: net.Socket | undefined;
+    if (link === undefined) {
+      socket = net.connect(port, host);
+      socket.once('error', (e) => {
+        linkError = e;
+      });
+      link = socket;
+    }
+    let session: Session;
+    try {
+      session = attachLink(link, timeouts.config, {
+        onActivity: timeouts.noteActivity,
+        onLinkError: (e) => {
+          linkError ??= e;
+        },
+      });
+    } catch (e) {
+      // A config the core refuses (SSH_ERR_USAGE): nothing may stay open.
+      timeouts.cancel();
+      socket?.destroy();
+      throw e;
+    }
+    timeouts.attach(session);
+    unwatch = watchAbort(signal, () => {
+      aborted = true;
+      sessionDisconnect(session, 11, 'aborted');
+    });
+  });
+}
+
+function authMethods(options: ConnectOptions): ClientAuthMethod[] {
+  const methods: ClientAuthMethod[] = [];
+  for (const signer of options.signers ?? []) methods.push({ type: 'publickey', signer });
+  if (options.privateKey !== undefined) {
+    try {
+      const key = parsePrivateKey(options.privateKey, options.passphrase);
+      methods.push({ type: 'publickey', key });
+    } catch (e) {
+      throw new SshError(SSH_ERR.USAGE, 'local', `privateKey: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
+    }
+  }
+  if (options.password !== undefined) {
+    methods.push({ type: 'password', password: options.password });
+  }
+  const answer = options.onKeyboardInteractive;
+  if (answer) {
+    methods.push({
+      type: 'keyboard-interactive',
+      onPrompt: (request) => {
+        Promise.resolve()
+          .then(() => answer(request))
+          .then(
+            (responses) => request.answer(responses),
+            () => request.cancel(),
+          );
+      },
+    });
+  }
+  if (methods.length === 0) methods.push({ type: 'none' });
+  return methods;
+}

@@ -1,0 +1,69 @@
+/**
+ * @module
+ * pluggable-ssh/node: the Node-idiomatic layer — promises for connecting and running
+ * commands, `Duplex` streams for channels (backpressure mapped onto SSH windows), OpenSSH-style
+ * forwarding helpers and an event-driven server — built only on the core's public API and the
+ * shipped transports.
+ */
+
+export { ChannelStream, type ExitInfo } from './channel-stream.js';
+export {
+  type ChannelCallOptions,
+  Client,
+  type ClientEvents,
+  type ConnectionHandler,
+  DEFAULT_MAX_BUFFER,
+  DEFAULT_PTY,
+  type ExecOptions,
+  type ExecResult,
+  type ExecResultOptions,
+  type ForwardedConnectionInfo,
+  type RemoteListener,
+  type ShellOptions,
+} from './client.js';
+export {
+  type ConnectOptions,
+  connect,
+  DEFAULT_READY_TIMEOUT_MS,
+  type HostKeyInfo,
+  type SessionTuning,
+} from './connect.js';
+export type {
+  ForwardHandle,
+  LocalForwardOptions,
+  RemoteForwardOptions,
+  SocksForwardOptions,
+} from './forward.js';
+export type { Link, LinkAdapter, StreamPair } from './link.js';
+export {
+  type ConnectionListener,
+  createServer,
+  DEFAULT_LOGIN_GRACE_MS,
+  DEFAULT_SERVER_HANDSHAKE_MS,
+  type DirectTcpipInfo,
+  ServerConnection,
+  type ServerConnectionEvents,
+  type ServerOptions,
+  SshServer,
+  type SshServerEvents,
+  type TcpipForwardInfo,
+} from './server.js';
+export type { AuthContext } from './server-auth.js';
+export {
+  type AcceptFn,
+  type AcceptStreamFn,
+  type PtyInfo,
+  type RejectFn,
+  ServerSession,
+  type ServerSessionEvents,
+} from './server-session.js';
+export {
+  parseSocksGreeting,
+  parseSocksRequest,
+  SOCKS_GREETING_MAX,
+  SOCKS_REPLY,
+  SOCKS_REQUEST_MAX,
+  type SocksParse,
+  type SocksTarget,
+  socksReply,
+} from './socks5.js';
