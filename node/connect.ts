@@ -21,26 +21,18 @@ import {
   sessionLastError,
 } from '../src/index.js';
 import { addTimeouts, type TimeoutKind } from '../transports/timeouts.js';
+import { SshAgent } from './agent.js';
 import { Client, clientClosed, forwardedOpen } from './client.js';
 import { abortedError, timeoutError, watchAbort } from './errors.js';
+import {
+  type HostKeyInfo,
+  type HostKeyVerifier,
+  type KnownHostsVerifierOptions,
+  knownHostsVerifier,
+} from './known-hosts.js';
 import { attachLink, type Link } from './link.js';
 /** Default time for the handshake and login together: 20 s (as ssh2's `readyTimeout`). */
 export const DEFAULT_READY_TIMEOUT_MS = 20_000;
-
-/** The server's host key, as {@link ConnectOptions.verifyHostKey} sees it. */
-export interface HostKeyInfo {
-  /** The negotiated host-key algorithm, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
-  readonly algorithm: string;
-  /** The key type inside the blob, e.g. `ssh-rsa`. */
-  readonly keyType: string;
-  /** The public key blob (RFC 4253 §6.6); its signature over the exchange was verified. */
-  readonly key: Uint8Array;
-  /** `SHA256:…`, as `ssh-keygen -l` prints it. */
-  readonly fingerprint: string;
-  /** The host and port given to {@link connect} (for a custom link: as given, or defaults). */
-  readonly host: string;
-  readonly port: number;
-}
 
 /** Session settings passed through to the core (SPEC section 4). */
 export interface SessionTuning {
@@ -63,10 +55,24 @@ export interface ConnectOptions {
   readonly link?: Link;
   /** The user to log in as. */
   readonly username: string;
-  /** Required: decides whether the server's host key is trusted. Nothing is trusted blindly. */
-  readonly verifyHostKey: (info: HostKeyInfo) => boolean | Promise<boolean>;
-  /** Keys whose private half is elsewhere (an agent, a token), tried first, in order. */
+  /**
+   * Decides whether the server's host key is trusted. With `knownHosts` it is asked only about
+   * hosts the file does not name. One of the two is required: nothing is trusted blindly.
+   */
+  readonly verifyHostKey?: HostKeyVerifier;
+  /**
+   * An OpenSSH known_hosts file (a path, or {@link KnownHostsVerifierOptions}): a listed key is
+   * trusted, a different or `@revoked` key refused, an unlisted host left to `verifyHostKey`
+   * (or to `onUnknown`; refused when there is neither) and then remembered in the file.
+   */
+  readonly knownHosts?: string | KnownHostsVerifierOptions;
+  /** Keys whose private half is elsewhere (a token, your own agent code), tried first, in order. */
   readonly signers?: readonly Signer[];
+  /**
+   * An ssh-agent whose keys are tried after `signers`: `true` for `$SSH_AUTH_SOCK`, a socket
+   * path, or a connected {@link SshAgent} (left open; one opened here is closed after login).
+   */
+  readonly agent?: boolean | string | SshAgent;
   /** A private key (OpenSSH, PEM or PKCS#8; SPEC section 12), tried after `signers`. */
   readonly privateKey?: string | Uint8Array;
   /** The passphrase of an encrypted `privateKey`. */
@@ -116,14 +122,59 @@ export interface ConnectOptions {
  * await client.end();
  * ```
  */
-export function connect(options: ConnectOptions): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    if (typeof options.verifyHostKey !== 'function') {
-      throw new SshError(SSH_ERR.USAGE, 'local', 'verifyHostKey must be a function');
+export async function connect(options: ConnectOptions): Promise<Client> {
+  const verify = hostVerifier(options);
+  const { signal } = options;
+  if (signal?.aborted) throw abortedError(signal, 'connect');
+  const agent = await agentSigners(options.agent, signal);
+  try {
+    return await connectWith(options, verify, authMethods(options, agent.signers));
+  } finally {
+    if (agent.opened) void agent.opened.close();
+  }
+}
+
+function hostVerifier(options: ConnectOptions): HostKeyVerifier {
+  const { verifyHostKey, knownHosts } = options;
+  if (verifyHostKey !== undefined && typeof verifyHostKey !== 'function') {
+    throw new SshError(SSH_ERR.USAGE, 'local', 'verifyHostKey must be a function');
+  }
+  if (knownHosts === undefined) {
+    if (!verifyHostKey) {
+      throw new SshError(SSH_ERR.USAGE, 'local', 'verifyHostKey or knownHosts is required');
     }
+    return verifyHostKey;
+  }
+  const fileOptions = typeof knownHosts === 'string' ? { path: knownHosts } : knownHosts;
+  const onUnknown = fileOptions.onUnknown ?? verifyHostKey;
+  return knownHostsVerifier(onUnknown ? { ...fileOptions, onUnknown } : fileOptions);
+}
+
+async function agentSigners(
+  agent: ConnectOptions['agent'],
+  signal: AbortSignal | undefined,
+): Promise<{ signers: readonly Signer[]; opened?: SshAgent }> {
+  if (agent === undefined || agent === false) return { signers: [] };
+  if (agent instanceof SshAgent) return { signers: await agent.signers() };
+  const opened = await SshAgent.connect({
+    ...(typeof agent === 'string' ? { path: agent } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    return { signers: await opened.signers(), opened };
+  } catch (e) {
+    void opened.close();
+    throw e;
+  }
+}
+
+function connectWith(
+  options: ConnectOptions,
+  verify: HostKeyVerifier,
+  methods: ClientAuthMethod[],
+): Promise<Client> {
+  return new Promise((resolve, reject) => {
     const { signal } = options;
-    if (signal?.aborted) throw abortedError(signal, 'connect');
-    const methods = authMethods(options);
     const host = options.host ?? 'localhost';
     const port = options.port ?? 22;
     let client: Client | undefined;
@@ -158,16 +209,17 @@ export function connect(options: ConnectOptions): Promise<Client> {
         const info: HostKeyInfo = {
           algorithm: request.algorithm,
           keyType: request.keyType,
-          key: request.publicKey,
+          keyBlob: request.publicKey,
           fingerprint: request.fingerprint,
           host,
           port,
         };
         Promise.resolve()
-          .then(() => options.verifyHostKey(info))
+          .then(() => verify(info))
           .then(
-            (ok) => (ok === true ? request.accept() : request.reject('verifyHostKey refused it')),
-            (e: unknown) => request.reject(`verifyHostKey failed: ${String(e)}`),
+            (ok) =>
+              ok === true ? request.accept() : request.reject('the host key is not trusted'),
+            (e: unknown) => request.reject(`host key check failed: ${String(e)}`),
           );
       },
       auth: { username: options.username, methods },
@@ -238,9 +290,10 @@ export function connect(options: ConnectOptions): Promise<Client> {
   });
 }
 
-function authMethods(options: ConnectOptions): ClientAuthMethod[] {
+function authMethods(options: ConnectOptions, agentSigners: readonly Signer[]): ClientAuthMethod[] {
   const methods: ClientAuthMethod[] = [];
   for (const signer of options.signers ?? []) methods.push({ type: 'publickey', signer });
+  for (const signer of agentSigners) methods.push({ type: 'publickey', signer });
   if (options.privateKey !== undefined) {
     try {
       const key = parsePrivateKey(options.privateKey, options.passphrase);

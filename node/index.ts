@@ -6,6 +6,13 @@
  * shipped transports.
  */
 
+export {
+  AGENT_TIMEOUT_MS_DEFAULT,
+  type AgentCallOptions,
+  type AgentConnectOptions,
+  type AgentIdentity,
+  SshAgent,
+} from './agent.js';
 export { ChannelStream, type ExitInfo } from './channel-stream.js';
 export {
   type ChannelCallOptions,
@@ -25,7 +32,6 @@ export {
   type ConnectOptions,
   connect,
   DEFAULT_READY_TIMEOUT_MS,
-  type HostKeyInfo,
   type SessionTuning,
 } from './connect.js';
 export type {
@@ -34,6 +40,23 @@ export type {
   RemoteForwardOptions,
   SocksForwardOptions,
 } from './forward.js';
+export {
+  appendKnownHostsLine,
+  type HostKeyInfo,
+  type HostKeyVerifier,
+  hostKeyRequestHandler,
+  KNOWN_HOSTS_LIMITS,
+  KnownHosts,
+  type KnownHostsEntry,
+  type KnownHostsMarker,
+  type KnownHostsProblem,
+  type KnownHostsVerdict,
+  type KnownHostsVerifierOptions,
+  knownHostsLine,
+  knownHostsVerifier,
+  loadKnownHosts,
+  parseKnownHosts,
+} from './known-hosts.js';
 export type { Link, LinkAdapter, StreamPair } from './link.js';
 export {
   type ConnectionListener,

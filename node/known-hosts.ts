@@ -65,14 +65,20 @@ export interface KnownHostsProblem {
  */
 export type KnownHostsVerdict = 'match' | 'mismatch' | 'revoked' | 'unknown';
 
-/** What a verifier is told about the server's key. */
+/** What a verifier is told about the server's key (by `connect` and {@link hostKeyRequestHandler}). */
 export interface HostKeyInfo {
+  /** The host as the application named it (what known_hosts lines are matched against). */
   readonly host: string;
+  /** The port (22 unless given). */
   readonly port: number;
-  /** The negotiated host-key algorithm, e.g. `rsa-sha2-512`. */
+  /** The negotiated host-key algorithm, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
   readonly algorithm: string;
-  /** The public key blob (RFC 4253 §6.6). */
+  /** The key type inside the blob, e.g. `ssh-rsa`. */
+  readonly keyType: string;
+  /** The public key blob (RFC 4253 §6.6); its signature over the exchange was verified. */
   readonly keyBlob: Uint8Array;
+  /** `SHA256:…`, as `ssh-keygen -l` prints it. */
+  readonly fingerprint: string;
 }
 
 /** Decides whether to trust a server's host key. */
@@ -410,11 +416,13 @@ export function hostKeyRequestHandler(
 ): (request: HostKeyRequest) => void {
   const port = target.port ?? 22;
   return (request) => {
-    const info = {
+    const info: HostKeyInfo = {
       host: target.host,
       port,
       algorithm: request.algorithm,
+      keyType: request.keyType,
       keyBlob: request.publicKey,
+      fingerprint: request.fingerprint,
     };
     const answer = (ok: boolean) => {
       if (ok) request.accept();

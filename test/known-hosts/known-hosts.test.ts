@@ -20,7 +20,12 @@ import {
   parseKnownHosts,
 } from '../../node/known-hosts.js';
 import { wildcardMatch } from '../../node/known-hosts-match.js';
-import { generatePrivateKey, publicKeyToOpenSSH, SSH_ERR } from '../../src/index.js';
+import {
+  fingerprintSha256,
+  generatePrivateKey,
+  publicKeyToOpenSSH,
+  SSH_ERR,
+} from '../../src/index.js';
 import { BIN, makeTempDir, removeDir, requireBinary } from '../interop/peers.js';
 
 const run = promisify(execFile);
@@ -289,7 +294,9 @@ describe('knownHostsVerifier', () => {
     host,
     port,
     algorithm: 'ssh-ed25519',
+    keyType: 'ssh-ed25519',
     keyBlob,
+    fingerprint: fingerprintSha256(keyBlob),
   });
 
   it('trusts on first use, remembers the key, then refuses another key for that host', async () => {
