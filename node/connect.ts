@@ -113,12 +113,14 @@ export interface ConnectOptions {
  * import { connect } from 'pluggable-ssh/node';
  *
  * const client = await connect({
- *   host: 'example.org',
- *   username: 'me',
- *   privateKey: readFileSync('/home/me/.ssh/id_ed25519'),
- *   verifyHostKey: ({ fingerprint }) => fingerprint === 'SHA256:…pinned…',
+ *   host, // e.g. 'example.org'
+ *   port, // default 22
+ *   username,
+ *   privateKey: readFileSync(keyFile), // e.g. ~/.ssh/id_ed25519; or agent: true
+ *   verifyHostKey: ({ fingerprint }) => fingerprint === pinned, // or knownHosts: a file path
  * });
- * const { stdout, code } = await client.execResult('uname -a');
+ * const { stdout, code } = await client.execResult('echo hello');
+ * console.log(stdout.trim(), code); // prints: hello 0
  * await client.end();
  * ```
  */

@@ -382,22 +382,35 @@ function globalRequest(connection: ServerConnection, request: GlobalRequest): vo
  *
  * @example
  * ```ts
- * import { readFileSync } from 'node:fs';
- * import { createServer } from 'pluggable-ssh/node';
+ * import { generatePrivateKey } from 'pluggable-ssh';
+ * import { connect, createServer } from 'pluggable-ssh/node';
  *
+ * const hostKey = generatePrivateKey('ed25519'); // or the text of /etc/ssh/ssh_host_ed25519_key
  * const server = createServer(
- *   { hostKeys: [readFileSync('host_ed25519_key')], authenticate: (c) => c.password === 'pw' },
+ *   { hostKeys: [hostKey], authenticate: (c) => c.method === 'password' && c.password === 'pw' },
  *   (connection) => {
  *     connection.on('session', (accept) => {
  *       accept().on('exec', (accept, _reject, { command }) => {
  *         const stream = accept();
+ *         stream.write(`you ran ${command}\n`);
  *         stream.sendExit(0);
- *         stream.end(`you ran ${command}\n`);
+ *         stream.end();
  *       });
  *     });
  *   },
  * );
- * await server.listen(2222);
+ * const { port } = await server.listen(0); // 0: any free port on 127.0.0.1
+ *
+ * const client = await connect({
+ *   host: '127.0.0.1',
+ *   port,
+ *   username: 'me',
+ *   password: 'pw',
+ *   verifyHostKey: ({ fingerprint }) => fingerprint === fingerprintSha256(hostKey.publicKeyBlob),
+ * });
+ * console.log((await client.execResult('uptime')).stdout); // prints: you ran uptime
+ * await client.end();
+ * await server.close();
  * ```
  */
 export function createServer(options: ServerOptions, handler?: ConnectionListener): SshServer {

@@ -25,6 +25,11 @@ export interface DocBlock {
   readonly run: boolean;
   /** The reason written after `no-run`. */
   readonly noRunReason?: string;
+  /**
+   * A markdown block right under a heading that names a repository file (`` ### `path.ts` ``)
+   * quotes that file: its relative imports resolve from the file's directory.
+   */
+  readonly quotes?: string;
 }
 
 /** A block written out as a module. */
@@ -66,6 +71,9 @@ export function markdownBlocks(root: string, file: string): DocBlock[] {
     const start = i + 1;
     let end = start;
     while (end < lines.length && !FENCE_CLOSE.test(lines[end] ?? '')) end++;
+    let before = i - 1;
+    while (before >= 0 && (lines[before] ?? '').trim() === '') before--;
+    const quoted = /^#+\s+`([^`]+\.ts)`\s*$/.exec(lines[before] ?? '')?.[1];
     blocks.push({
       id: `${file}:${start + 1}`,
       source: file,
@@ -73,6 +81,7 @@ export function markdownBlocks(root: string, file: string): DocBlock[] {
       kind: 'markdown',
       code: lines.slice(start, end).join('\n'),
       ...parseInfo(open[2]),
+      ...(quoted !== undefined && existsSync(join(root, quoted)) ? { quotes: quoted } : {}),
     });
     i = end;
   }
@@ -244,6 +253,15 @@ function rewriteImports(
   );
 }
 
+/** Re-points relative specifiers written for a file in `writtenIn` to the module's directory. */
+function rewriteRelativeImports(code: string, fromDir: string, writtenIn: string): string {
+  return code.replace(
+    /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])(\.\.?\/[^'"]*)\2/g,
+    (_all, lead: string, quote: string, spec: string) =>
+      `${lead}${quote}${relativeImport(fromDir, join(writtenIn, spec))}${quote}`,
+  );
+}
+
 function relativeImport(fromDir: string, target: string): string {
   const rel = relative(fromDir, target).split(sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
@@ -347,6 +365,9 @@ export function generateBlocks(blocks: readonly DocBlock[], options: GenerateOpt
     let error: string | undefined;
     try {
       code = rewriteImports(block.code, dirname(file), root, entries, block.id);
+      if (block.quotes !== undefined) {
+        code = rewriteRelativeImports(code, dirname(file), dirname(join(root, block.quotes)));
+      }
     } catch (e) {
       error = (e as Error).message;
     }
