@@ -23,7 +23,7 @@ import { listenTcp } from '../../transports/tcp.js';
 import { addTimeouts, type SessionTimeouts } from '../../transports/timeouts.js';
 
 /** A connection with no received bytes for this long is disconnected by the server. */
-export const DOC_SERVER_IDLE_MS = 300;
+export const DOC_SERVER_IDLE_MS = 1_000;
 
 /**
  * The user the doc context logs in as: the same key, but no idle timeout, since the runner
