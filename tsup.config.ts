@@ -11,6 +11,7 @@ export default defineConfig({
     'transports/websocket': 'transports/websocket.ts',
     'transports/timeouts': 'transports/timeouts.ts',
     'transports/channel': 'transports/channel.ts',
+    'testing/index': 'src/testing/index.ts',
   },
   // import.meta.url (used to load sodium-native) needs a shim in the CommonJS build.
   shims: true,
