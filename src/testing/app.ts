@@ -24,9 +24,10 @@ import type {
 import type { PrivateKey } from '../crypto/keys.js';
 import { type Session, sessionDisconnect, sessionRekey, sessionState } from '../session.js';
 import type { ClientConfig, ServerConfig, SessionEvent } from '../types.js';
-import type { Run } from './harness.js';
 import { type Prng, seededRandom } from './random.js';
+import { fnv1a, renderChannelEvent, renderSessionEvent } from './render.js';
 import type { Scenario, Side, Step } from './scenario.js';
+import type { Run } from './wire.js';
 
 /** The password the default server accepts. */
 export const HARNESS_PASSWORD = 'correct horse battery staple';
@@ -47,69 +48,11 @@ interface AppSide {
   digest: number;
 }
 
-/** Renders a session event as a transcript line (only what must not vary with splitting). */
-export function renderSessionEvent(event: SessionEvent): string {
-  switch (event.type) {
-    case 'identification':
-      return `identification ${event.peer}`;
-    case 'handshake-complete':
-    case 'rekey-complete':
-      return `${event.type} ${Object.values(event.algorithms).join(' ')}`;
-    case 'ext-info':
-      return `ext-info ${[...event.extensions.keys()].join(',')}`;
-    case 'service-accepted':
-      return `service-accepted ${event.service}`;
-    case 'auth-banner':
-      return `auth-banner ${event.message.length}`;
-    case 'auth-failure':
-      return `auth-failure ${event.method} partial=${event.partialSuccess} left=${event.methodsLeft.join(',')}`;
-    case 'authenticated':
-      return `authenticated ${event.username} ${event.method}`;
-    case 'rekey-started':
-      return `rekey-started ${event.initiator}`;
-    case 'debug':
-      return `debug ${event.message}`;
-    case 'unimplemented':
-      return `unimplemented ${event.sequence}`;
-    case 'disconnected':
-      return `disconnected ${event.reason} ${event.description}`;
-    case 'error':
-      return `error ${event.error.code}`;
-    default:
-      return event.type;
-  }
-}
-
-/** Renders a channel event as a transcript line. */
-export function renderChannelEvent(event: ChannelEvent): string {
-  switch (event.type) {
-    case 'open-failed':
-      return `open-failed ${event.reason}`;
-    case 'data':
-      return `data ${event.data.length}`;
-    case 'extended-data':
-      return `extended-data ${event.dataType} ${event.data.length}`;
-    case 'request':
-      return `request ${event.request.name} ${event.request.wantReply}`;
-    case 'request-result':
-      return `request-result ${event.request} ${event.success}`;
-    default:
-      return event.type;
-  }
-}
-
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** FNV-1a over `data`, continuing from `hash`. */
-function fnv1a(hash: number, data: Uint8Array): number {
-  let h = hash;
-  for (const byte of data) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h;
 }
 
 /** The default application and the monitor of one run. */

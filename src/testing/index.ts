@@ -18,20 +18,19 @@
  */
 
 export { HARNESS_PASSWORD } from './app.js';
+export { compareTranscripts, runScenario } from './harness.js';
 export {
   type Configure,
   type ConfigureContext,
   ContractViolation,
-  compareTranscripts,
   type Delivery,
   describeRun,
   type Fault,
   type RunOptions,
-  runScenario,
   type SideTranscript,
   type SplitMode,
   type Transcript,
-} from './harness.js';
+} from './options.js';
 export {
   afterError,
   consumption,

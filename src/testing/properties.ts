@@ -7,17 +7,16 @@
 
 import type * as FastCheck from 'fast-check';
 import { usageError } from '../errors.js';
+import { compareTranscripts, runScenario } from './harness.js';
 import {
   type Configure,
   ContractViolation,
-  compareTranscripts,
   type Delivery,
   type Fault,
   type RunOptions,
-  runScenario,
   type SplitMode,
   type Transcript,
-} from './harness.js';
+} from './options.js';
 import { ALL_SCENARIOS, type Scenario, type Side } from './scenario.js';
 import type { ReceiveCall, TransportAdapter } from './transport.js';
 
