@@ -71,8 +71,9 @@ export function runScenario(options: RunOptions): Transcript {
   const app = new HarnessApp(run, options.scenario, data, userKey);
   const context: ConfigureContext = { seed: options.seed, hostKey, userKey };
   const pinned = fingerprintSha256(hostKey.publicKeyBlob);
-  const clientBase = app.clientConfig(seeds.client, pinned);
-  const serverBase = app.serverConfig(seeds.server, hostKey);
+  const algorithms = options.algorithms ? { algorithms: options.algorithms } : {};
+  const clientBase = { ...app.clientConfig(seeds.client, pinned), ...algorithms };
+  const serverBase = { ...app.serverConfig(seeds.server, hostKey), ...algorithms };
   const client = options.configure?.client?.(clientBase, context) ?? clientBase;
   const server = options.configure?.server?.(serverBase, context) ?? serverBase;
   run.start(app.monitorClient(client), app.monitorServer(server));

@@ -32,6 +32,7 @@ export {
   type Transcript,
 } from './options.js';
 export {
+  ALGORITHM_SETS,
   afterError,
   consumption,
   type FastCheckApi,

@@ -7,7 +7,7 @@
 import type { PrivateKey } from '../crypto/keys.js';
 import type { SshErrorCode } from '../errors.js';
 import type { Session } from '../session.js';
-import type { ClientConfig, ServerConfig, SessionState } from '../types.js';
+import type { AlgorithmPreferences, ClientConfig, ServerConfig, SessionState } from '../types.js';
 import type { Scenario, Side } from './scenario.js';
 import type { ReceiveCall, TransportAdapter } from './transport.js';
 
@@ -78,6 +78,8 @@ export interface RunOptions {
   readonly fault?: Fault;
   /** Your application (default: the harness's). */
   readonly configure?: Configure;
+  /** Algorithm lists for both sides' default configurations (default: the `DEFAULT_*` lists). */
+  readonly algorithms?: AlgorithmPreferences;
   /** Your transport (default: the harness feeds `sessionReceive` itself and checks it). */
   readonly adapter?: TransportAdapter;
   /**
@@ -164,6 +166,7 @@ export function describeRun(options: RunOptions): string {
     `split: ${JSON.stringify(options.split ?? 'whole')}`,
     `delivery: '${options.delivery ?? 'sync'}'`,
     ...(options.fault ? [`fault: ${JSON.stringify(options.fault)}`] : []),
+    ...(options.algorithms ? [`algorithms: ${JSON.stringify(options.algorithms)}`] : []),
     ...(options.feed ? [`feed: '${options.feed}'`] : []),
     ...(options.adapter ? [`adapter: ${options.adapter.name}`] : []),
   ];

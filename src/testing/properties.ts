@@ -7,6 +7,7 @@
 
 import type * as FastCheck from 'fast-check';
 import { usageError } from '../errors.js';
+import type { AlgorithmPreferences } from '../types.js';
 import { compareTranscripts, runScenario } from './harness.js';
 import {
   type Configure,
@@ -38,7 +39,28 @@ export interface PropertyOptions {
   readonly seeds?: number;
   /** The largest random piece (default 64 bytes). */
   readonly maxPiece?: number;
+  /** Algorithm sets to draw from (default {@link ALGORITHM_SETS}). */
+  readonly algorithms?: readonly AlgorithmPreferences[];
 }
+
+/**
+ * One algorithm set per way a packet's length is read (SPEC.md 8.2): chacha20-poly1305 (length
+ * decrypted with its own key), AES-GCM (length in clear, authenticated), AES-CTR with an EtM
+ * MAC (length in clear) and AES-CTR with an encrypt-and-MAC MAC (length inside the first
+ * encrypted block); curve25519 and ECDH key exchanges.
+ *
+ * @example
+ * ```ts
+ * runScenario({ scenario: SCENARIOS.exec, seed: 1, algorithms: ALGORITHM_SETS[3] });
+ * ```
+ */
+export const ALGORITHM_SETS: readonly AlgorithmPreferences[] = [
+  { kex: ['curve25519-sha256'], cipher: ['chacha20-poly1305@openssh.com'] },
+  { kex: ['ecdh-sha2-nistp256'], cipher: ['aes128-gcm@openssh.com'] },
+  { kex: ['curve25519-sha256'], cipher: ['aes256-ctr'], mac: ['hmac-sha2-512-etm@openssh.com'] },
+  { kex: ['ecdh-sha2-nistp384'], cipher: ['aes128-ctr'], mac: ['hmac-sha2-256'] },
+  { kex: ['curve25519-sha256@libssh.org'], cipher: ['aes192-ctr'], mac: ['hmac-sha2-512'] },
+];
 
 /** One generated run: a scenario and seed, cut and delivered one way. */
 export interface RunCase {
@@ -52,6 +74,8 @@ export interface RunCase {
   readonly split: SplitMode;
   /** When bytes arrive. */
   readonly delivery: Delivery;
+  /** The algorithms both sides are limited to. */
+  readonly algorithms: AlgorithmPreferences;
 }
 
 /**
@@ -79,6 +103,7 @@ export function runCases(
     linkSeed: fc.integer({ min: 0, max: 0x7fffffff }),
     split,
     delivery: fc.constantFrom<Delivery>('sync', 'deferred'),
+    algorithms: fc.constantFrom(...(options.algorithms ?? ALGORITHM_SETS)),
   });
 }
 
@@ -98,6 +123,7 @@ class References {
       options.split,
       options.delivery,
       options.feed,
+      options.algorithms,
       adapter,
     ]);
     let t = this.#cache.get(key);
@@ -122,6 +148,7 @@ function runOptionsOf(
     linkSeed: c.linkSeed,
     split: c.split,
     delivery: c.delivery,
+    algorithms: c.algorithms,
     ...(options.configure ? { configure: options.configure } : {}),
     ...(adapter && options.adapter ? { adapter: options.adapter } : {}),
     ...extra,

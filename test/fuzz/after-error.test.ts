@@ -7,9 +7,9 @@ describe('after an error (pluggable-ssh/testing)', () => {
   it(
     'a failed send, a broken link or a corrupted byte ends each session once, and it stays inert',
     () => {
-      fc.assert(afterError(fc, { seeds: 4 }), { seed: seed(0xdead), numRuns: runs(100) });
+      fc.assert(afterError(fc, { seeds: 4 }), { seed: seed(0xdead), numRuns: runs(80) });
     },
-    timeout(100, 200),
+    timeout(80, 200),
   );
 
   it(
@@ -17,9 +17,9 @@ describe('after an error (pluggable-ssh/testing)', () => {
     () => {
       fc.assert(afterError(fc, { seeds: 2, adapter: inputBufferAdapter }), {
         seed: seed(0xdead + 1),
-        numRuns: runs(30),
+        numRuns: runs(20),
       });
     },
-    timeout(30, 200),
+    timeout(20, 200),
   );
 });

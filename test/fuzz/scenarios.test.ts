@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SSH_ERR, SshError } from '../../src/index.js';
 import {
+  ALGORITHM_SETS,
   ALL_SCENARIOS,
   compareTranscripts,
   runScenario,
@@ -91,6 +92,23 @@ describe('the built-in scenarios do what they say', () => {
     expect([t.client.closeCalls, t.server.closeCalls]).toEqual([1, 1]);
     expect(t[peer].events.filter((e) => e === 'ch0 close')).toHaveLength(1);
   });
+});
+
+describe('the algorithm sets the properties draw from', () => {
+  it.each(ALGORITHM_SETS.map((a) => [a.cipher?.[0], a.mac?.[0] ?? 'aead', a] as const))(
+    '%s %s: exec moves every byte, fed in random pieces',
+    (cipher, _mac, algorithms) => {
+      const t = runScenario({
+        scenario: SCENARIOS.exec,
+        seed: 8,
+        algorithms,
+        split: { maxPiece: 7 },
+      });
+      const agreed = t.client.events.find((e) => e.startsWith('handshake-complete'));
+      expect(agreed).toContain(`${algorithms.kex?.[0]} ssh-ed25519 ${cipher} ${cipher}`);
+      expect(t.client.data.bytes).toBe(3700);
+    },
+  );
 });
 
 describe('runs are reproducible from their seed', () => {
