@@ -307,8 +307,10 @@ function placeFault(f: FaultCase, reference: Transcript): Fault {
  * ended, `sessionReceive` returns -1 forever, nothing more is sent, `close` was called
  * exactly once (never after `sessionClose`), no event follows `closed`, and calls made after
  * the end send, emit and close nothing. Also: a side whose `send` failed has ended (with
- * `SSH_ERR_SEND_FAILED`, unless it was already ending, e.g. by `sessionDisconnect`), and a
- * broken link ends both sessions.
+ * `SSH_ERR_SEND_FAILED`, unless it was already ending, e.g. by `sessionDisconnect`), a
+ * broken link ends both sessions, and a corrupted byte either ends a session with an error
+ * or changes nothing the application sees but how far it got (each side's events are a
+ * subsequence of the fault-free run's, and equal amounts of data are equal data).
  *
  * @example
  * ```ts
@@ -350,6 +352,35 @@ export function afterError(
         if (run[side].state !== 'closed')
           problems.push(`${side}: still ${run[side].state} after the link broke`);
     }
+    if (fault.type === 'corrupt') checkCorruption(reference, run, problems);
     if (problems.length > 0) throw new ContractViolation(run.options, problems, run);
   });
+}
+
+/** Whether `a` is a subsequence of `b`. */
+function isSubsequence(a: readonly string[], b: readonly string[]): boolean {
+  let j = 0;
+  for (const line of a) {
+    while (j < b.length && b[j] !== line) j++;
+    if (j === b.length) return false;
+    j++;
+  }
+  return true;
+}
+
+/**
+ * A corrupted byte must end a session with an error, or change nothing the application sees
+ * but how far it got: each side's events a subsequence of the fault-free run's, and the same
+ * data whenever as much arrived.
+ */
+function checkCorruption(reference: Transcript, run: Transcript, problems: string[]): void {
+  const sides = ['client', 'server'] as const;
+  if (sides.some((side) => run[side].error !== reference[side].error)) return;
+  for (const side of sides) {
+    if (!isSubsequence(run[side].events, reference[side].events))
+      problems.push(`${side}: a corrupted byte changed the events without an error`);
+    const [got, clean] = [run[side].data, reference[side].data];
+    if (got.bytes === clean.bytes && got.digest !== clean.digest)
+      problems.push(`${side}: a corrupted byte reached the application as data`);
+  }
 }

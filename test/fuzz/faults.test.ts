@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SSH_ERR } from '../../src/index.js';
 import {
+  ALGORITHM_SETS,
   type Delivery,
   runScenario,
   SCENARIOS,
@@ -108,5 +109,49 @@ describe('the link breaking, before every step and at every send', () => {
       expect(broken.server.events).toEqual(clean.server.events);
       expect(broken.client.closeCalls + broken.server.closeCalls).toBe(2);
     }
+  });
+});
+
+describe('a corrupted byte, every 101st byte of each direction', () => {
+  const isSubsequence = (a: readonly string[], b: readonly string[]) => {
+    let j = 0;
+    return a.every((line) => {
+      while (j < b.length && b[j] !== line) j++;
+      return j++ < b.length;
+    });
+  };
+  it.each(
+    [ALGORITHM_SETS[0]!, ALGORITHM_SETS[3]!].map(
+      (a) => [`${a.cipher?.[0]} ${a.mac?.[0] ?? ''}`, a] as const,
+    ),
+  )('%s: ends a session with a typed peer error, or only stalls it', (_name, algorithms) => {
+    const options = {
+      scenario: SCENARIOS.exec,
+      seed: 12,
+      algorithms,
+      delivery: 'deferred' as const,
+    };
+    const clean = runScenario(options);
+    const codes = new Map<string, number>();
+    for (const from of ['client', 'server'] as const) {
+      for (let offset = 0; offset < clean[from].sent.length; offset += 101) {
+        const t = runScenario({ ...options, fault: { type: 'corrupt', from, offset, xor: 0x40 } });
+        const to = from === 'client' ? 'server' : 'client';
+        const code = t[to].error ?? t[from].error ?? 'none';
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        if (code === 'none') {
+          for (const side of ['client', 'server'] as const)
+            expect(
+              isSubsequence(t[side].events, clean[side].events),
+              `${from} byte ${offset}`,
+            ).toBe(true);
+        } else {
+          expect(code, `${from} byte ${offset}`).toMatch(/^SSH_ERR_/);
+          expect(code).not.toBe(SSH_ERR.INTERNAL);
+        }
+      }
+    }
+    // Past the handshake every corruption is caught by the MAC or tag (or the length check).
+    expect(codes.get(SSH_ERR.MAC_INVALID) ?? 0).toBeGreaterThan(30);
   });
 });
