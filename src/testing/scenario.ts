@@ -5,6 +5,16 @@
  * delivered and fed), so a scenario means the same thing under every split and delivery.
  */
 
+import {
+  channelRequestEnv,
+  channelRequestPty,
+  channelSendExitSignal,
+  channelSignal,
+  channelState,
+  channelWindowChange,
+  channelWriteExtended,
+} from '../connection/api.js';
+import { sessionGlobalRequest } from '../connection/session-api.js';
 import type { Channel } from '../connection/types.js';
 import type { Session } from '../session.js';
 import type { Prng } from './random.js';
@@ -85,6 +95,58 @@ const exchange: readonly Step[] = [
   { type: 'eof', side: 'client' },
 ];
 
+/** Runs `act` on `side`'s channel when it is open, else logs that it was skipped. */
+function onOpenChannel(context: StepContext, side: Side, act: (channel: Channel) => void): void {
+  const channel = context.channel(side);
+  if (!channel || channelState(channel) !== 'open') return context.log('skipped: no open channel');
+  act(channel);
+}
+
+/** Channel and global requests both ways, stderr data and an exit signal. */
+const requestSteps: readonly Step[] = [
+  { type: 'open-session' },
+  {
+    type: 'custom',
+    name: 'client requests',
+    run: (c) =>
+      onOpenChannel(c, 'client', (channel) => {
+        channelRequestEnv(channel, 'LANG', 'C');
+        channelRequestPty(channel, { term: 'xterm', cols: 80, rows: 24 });
+        channelWindowChange(channel, { cols: 120, rows: 40 });
+        channelSignal(channel, 'INT');
+        sessionGlobalRequest(
+          c.client,
+          'no-such-request@example.com',
+          true,
+          c.random.bytes(9),
+          (ok) => c.log(`global request answered ${ok}`),
+        );
+      }),
+  },
+  { type: 'exec', command: 'cat' },
+  {
+    type: 'custom',
+    name: 'server stderr',
+    run: (c) =>
+      onOpenChannel(c, 'server', (channel) => {
+        c.log(`stderr accepted ${channelWriteExtended(channel, 1, c.random.bytes(300))}`);
+        sessionGlobalRequest(c.server, 'keepalive@openssh.com', true, undefined, (ok) =>
+          c.log(`keepalive answered ${ok}`),
+        );
+      }),
+  },
+  { type: 'write', side: 'client', bytes: 400 },
+  {
+    type: 'custom',
+    name: 'exit signal',
+    run: (c) =>
+      onOpenChannel(c, 'server', (channel) =>
+        channelSendExitSignal(channel, { signal: 'TERM', message: 'stopped' }),
+      ),
+  },
+  { type: 'eof', side: 'client' },
+];
+
 /**
  * The built-in scenarios, from a bare handshake to data moving both ways across rekeys from
  * either side. Each is small enough to run byte by byte.
@@ -157,6 +219,8 @@ export const SCENARIOS = {
       { type: 'eof', side: 'client' },
     ],
   },
+  /** Channel requests (env, pty, window-change, signal), global requests both ways, stderr. */
+  requests: { name: 'requests', auth: 'password', steps: requestSteps },
   /** The client disconnects with a channel open. */
   disconnectClient: {
     name: 'disconnect-client',

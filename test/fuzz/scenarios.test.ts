@@ -56,6 +56,21 @@ describe('the built-in scenarios do what they say', () => {
     ).toBe(512);
   });
 
+  it('requests: channel and global requests both ways, stderr and an exit signal', () => {
+    const t = runScenario({ scenario: SCENARIOS.requests, seed: 3, split: { maxPiece: 3 } });
+    for (const name of ['env', 'pty-req']) {
+      has(t, 'server', `ch0 request ${name} true`);
+      has(t, 'client', `ch0 request-result ${name} false`);
+    }
+    has(t, 'server', 'ch0 request window-change false');
+    has(t, 'server', 'ch0 request signal false');
+    has(t, 'client', 'ch0 extended-data 1 300');
+    has(t, 'client', 'ch0 request exit-signal false');
+    expect(t.steps).toContain('1 client requests: global request answered false');
+    expect(t.steps).toContain('3 server stderr: keepalive answered false');
+    expect(t.client.data.bytes).toBe(400);
+  });
+
   it.each([
     [SCENARIOS.rekeyClient, ['local'], ['peer']],
     [SCENARIOS.rekeyServer, ['peer'], ['local']],
