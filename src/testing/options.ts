@@ -8,7 +8,7 @@ import type { PrivateKey } from '../crypto/keys.js';
 import type { SshErrorCode } from '../errors.js';
 import type { Session } from '../session.js';
 import type { AlgorithmPreferences, ClientConfig, ServerConfig, SessionState } from '../types.js';
-import type { Scenario, Side } from './scenario.js';
+import { SCENARIOS, type Scenario, type Side } from './scenario.js';
 import type { ReceiveCall, TransportAdapter } from './transport.js';
 
 /** How the wire cuts bytes: as sent, one byte at a time, or seeded pieces of 1 … `maxPiece`. */
@@ -160,7 +160,7 @@ export class ContractViolation extends Error {
  */
 export function describeRun(options: RunOptions): string {
   const fields = [
-    `scenario: ${options.scenario.name}`,
+    `scenario: ${scenarioSource(options.scenario)}`,
     `seed: ${options.seed}`,
     ...(options.linkSeed !== undefined ? [`linkSeed: ${options.linkSeed}`] : []),
     `split: ${JSON.stringify(options.split ?? 'whole')}`,
@@ -168,7 +168,14 @@ export function describeRun(options: RunOptions): string {
     ...(options.fault ? [`fault: ${JSON.stringify(options.fault)}`] : []),
     ...(options.algorithms ? [`algorithms: ${JSON.stringify(options.algorithms)}`] : []),
     ...(options.feed ? [`feed: '${options.feed}'`] : []),
-    ...(options.adapter ? [`adapter: ${options.adapter.name}`] : []),
+    ...(options.configure ? ['configure: /* yours */'] : []),
+    ...(options.adapter ? [`adapter: /* yours: ${options.adapter.name} */`] : []),
   ];
   return `runScenario({ ${fields.join(', ')} })`;
+}
+
+/** `SCENARIOS.<key>` for a built-in scenario, else its name in a comment. */
+function scenarioSource(scenario: Scenario): string {
+  const key = Object.entries(SCENARIOS).find(([, s]) => s === scenario)?.[0];
+  return key ? `SCENARIOS.${key}` : `/* yours: ${scenario.name} */`;
 }

@@ -72,8 +72,10 @@ describe('the kit finds broken transports and applications', () => {
     expect(fc.defaultReportMessage(result)).toMatch(/seed: 1, path: /);
     const message = String((result.errorInstance as Error).message);
     expect(message).toMatch(/differs from the run with whole sends/);
-    expect(message).toMatch(/reproduce: runScenario\(\{ scenario: [\w-]+, seed: 0, linkSeed: \d+/);
-    expect(message).toMatch(/adapter: tail-dropping/);
+    expect(message).toMatch(
+      /reproduce: runScenario\(\{ scenario: SCENARIOS\.\w+, seed: 0, linkSeed: \d+/,
+    );
+    expect(message).toMatch(/adapter: \/\* yours: tail-dropping \*\//);
   });
 
   it('the monitor flags a send after close', () => {
@@ -81,7 +83,7 @@ describe('the kit finds broken transports and applications', () => {
       runScenario({ scenario: SCENARIOS.disconnectServer, seed: 1, adapter: chattyClose });
     expect(run).toThrow(ContractViolation);
     expect(run).toThrow(
-      /server: send after close[\s\S]*reproduce: runScenario\(\{ scenario: disconnect-server, seed: 1/,
+      /server: send after close[\s\S]*reproduce: runScenario\(\{ scenario: SCENARIOS\.disconnectServer, seed: 1/,
     );
   });
 
@@ -108,7 +110,9 @@ describe('the kit finds broken transports and applications', () => {
         },
       ],
     };
-    expect(() => runScenario({ scenario, seed: 1 })).toThrow(/boom threw application bug/);
+    expect(() => runScenario({ scenario, seed: 1 })).toThrow(
+      /boom threw application bug[\s\S]*scenario: \/\* yours: throws \*\/, seed: 1/,
+    );
   });
 
   it('a custom step and configure reach the sessions: a user app fuzzed the same way', () => {
