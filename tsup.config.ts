@@ -12,6 +12,7 @@ export default defineConfig({
     'transports/timeouts': 'transports/timeouts.ts',
     'transports/channel': 'transports/channel.ts',
     node: 'node/index.ts',
+    'testing/index': 'src/testing/index.ts',
   },
   // import.meta.url (used to load sodium-native) needs a shim in the CommonJS build.
   shims: true,
