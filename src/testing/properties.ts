@@ -51,7 +51,10 @@ export interface PropertyOptions {
  *
  * @example
  * ```ts
- * runScenario({ scenario: SCENARIOS.exec, seed: 1, algorithms: ALGORITHM_SETS[3] });
+ * for (const algorithms of ALGORITHM_SETS) {
+ *   const run = runScenario({ scenario: SCENARIOS.exec, seed: 1, algorithms });
+ *   console.log(run.client.state, run.server.state); // prints: established established
+ * }
  * ```
  */
 export const ALGORITHM_SETS: readonly AlgorithmPreferences[] = [
@@ -83,7 +86,14 @@ export interface RunCase {
  *
  * @example
  * ```ts
- * fc.assert(fc.property(runCases(fc), (c) => void runScenario(c)), { seed: 1, numRuns: 20 });
+ * import fc from 'fast-check';
+ *
+ * fc.assert(
+ *   fc.property(runCases(fc), (c) => {
+ *     runScenario(c); // throws a ContractViolation naming the seed when the contract breaks
+ *   }),
+ *   { seed: 1, numRuns: 5 },
+ * );
  * ```
  */
 export function runCases(
@@ -166,7 +176,12 @@ function runOptionsOf(
  * @example
  * ```ts
  * import fc from 'fast-check';
- * fc.assert(splittingInvariance(fc, { configure: myApp }), { seed: 1, numRuns: 50 });
+ *
+ * // Your application under test: here a client that announces its own software version.
+ * const myApp: Configure = {
+ *   client: (base) => ({ ...base, softwareVersion: 'MyApp_1.0' }),
+ * };
+ * fc.assert(splittingInvariance(fc, { configure: myApp }), { seed: 1, numRuns: 5 });
  * ```
  */
 export function splittingInvariance(
@@ -239,7 +254,9 @@ function checkCalls(side: Side, calls: readonly ReceiveCall[], bounds: number[],
  *
  * @example
  * ```ts
- * fc.assert(consumption(fc, { scenarios: [SCENARIOS.exec] }), { seed: 2, numRuns: 30 });
+ * import fc from 'fast-check';
+ *
+ * fc.assert(consumption(fc, { scenarios: [SCENARIOS.exec] }), { seed: 2, numRuns: 5 });
  * ```
  */
 export function consumption(
@@ -314,7 +331,28 @@ function placeFault(f: FaultCase, reference: Transcript): Fault {
  *
  * @example
  * ```ts
- * fc.assert(afterError(fc, { adapter: myTransport }), { seed: 3, numRuns: 100 });
+ * import fc from 'fast-check';
+ * import { InputBuffer } from 'pluggable-ssh/transports/input-buffer';
+ *
+ * // Your transport under test (see TransportAdapter): here the shipped InputBuffer.
+ * const myTransport: TransportAdapter = {
+ *   name: 'input-buffer',
+ *   open(wire) {
+ *     const input = new InputBuffer();
+ *     let session: Session | undefined;
+ *     return {
+ *       create(config) {
+ *         const s = sessionCreate(wire, (w, b) => w.send(b), (w) => w.close(), config);
+ *         session = s;
+ *         input.attach((bytes) => sessionReceive(s, bytes));
+ *         return s;
+ *       },
+ *       receive: (bytes) => void input.push(bytes),
+ *       linkClosed: () => input.afterDrain(() => session && sessionClose(session)),
+ *     };
+ *   },
+ * };
+ * fc.assert(afterError(fc, { adapter: myTransport }), { seed: 3, numRuns: 5 });
  * ```
  */
 export function afterError(

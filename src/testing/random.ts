@@ -53,7 +53,9 @@ export function createPrng(seed: number): Prng {
  *
  * @example
  * ```ts
- * const config = { role: 'client', random: seededRandom(7), onHostKey: (r) => r.accept() };
+ * const random = seededRandom(7);
+ * console.log(Buffer.from(random(4)).equals(Buffer.from(seededRandom(7)(4)))); // prints: true
+ * // In a session: sessionCreate(handle, send, close, { role: 'client', random, ... })
  * ```
  */
 export function seededRandom(seed: number): RandomFn {

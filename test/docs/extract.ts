@@ -347,6 +347,22 @@ export function generateBlocks(blocks: readonly DocBlock[], options: GenerateOpt
     names: new Map(exportedNames(root, mainEntry).map((n) => [n.name, n])),
   };
 
+  // The entry point an internal module belongs to: the index.ts entry whose directory holds it.
+  const indexEntries = [...new Set(entries.values())].filter((f) => f.endsWith('/index.ts'));
+  const entryProviders = new Map<string, Provider>();
+  const entryOf = (source: string): Provider => {
+    const file =
+      indexEntries
+        .filter((f) => source.startsWith(`${dirname(f)}/`))
+        .sort((a, b) => b.length - a.length)[0] ?? mainEntry;
+    let provider = entryProviders.get(file);
+    if (!provider) {
+      provider = { file, names: new Map(exportedNames(root, file).map((n) => [n.name, n])) };
+      entryProviders.set(file, provider);
+    }
+    return provider;
+  };
+
   // Last resort for an internal module's example: a name exported by exactly one source file.
   const anywhere = new Map<string, { file: string; name: ExportedName } | null>();
   for (const file of ['src', 'transports'].flatMap((d) =>
@@ -386,8 +402,9 @@ export function generateBlocks(blocks: readonly DocBlock[], options: GenerateOpt
       };
       const byFile = new Map<string, ExportedName[]>();
       for (const name of [...freeNames(code)].sort()) {
-        // Own module, package entry, doc context, then any single source file that has it.
-        const provider = [own, main].find((p) => p.names.has(name));
+        // Own module, its entry point, the package entry, doc context, then any single source
+        // file that has it.
+        const provider = [own, entryOf(block.source), main].find((p) => p.names.has(name));
         const elsewhere = anywhere.get(name);
         const found = provider
           ? { file: provider.file, name: provider.names.get(name)! }
