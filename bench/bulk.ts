@@ -16,6 +16,7 @@ import {
   KiB,
   type LinkKind,
   MiB,
+  SSH2_NATIVE,
   setOurMaxPacket,
   settle,
   sinkExpect,
@@ -64,6 +65,8 @@ export function bulkCases(links: readonly LinkKind[], portable: boolean): BulkCa
   const combos: [Impl, Impl][] = [
     ['ours', 'ours'],
     ['ssh2', 'ssh2'],
+    // ssh2 without its binding (the pure-JS path users get), when the installed one has it.
+    ...(SSH2_NATIVE ? [['ssh2js', 'ssh2js'] as [Impl, Impl]] : []),
     ['ours', 'ssh2'],
     ['ssh2', 'ours'],
   ];

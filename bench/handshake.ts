@@ -7,7 +7,16 @@
  * are done; both ends run in this process, so a "handshake" is the CPU of both sides.
  */
 
-import { CIPHERS, createPair, type Impl, type LinkKind, median, pool, settle } from './lib.js';
+import {
+  CIPHERS,
+  createPair,
+  type Impl,
+  type LinkKind,
+  median,
+  pool,
+  SSH2_NATIVE,
+  settle,
+} from './lib.js';
 
 export interface HandshakeCase {
   readonly link: LinkKind;
@@ -56,6 +65,8 @@ export async function runHandshakes(o: HandshakeOptions): Promise<HandshakeResul
   const combos: [Impl, Impl][] = [
     ['ours', 'ours'],
     ['ssh2', 'ssh2'],
+    // ssh2 without its binding (the pure-JS path users get), when the installed one has it.
+    ...(SSH2_NATIVE ? [['ssh2js', 'ssh2js'] as [Impl, Impl]] : []),
     ['ours', 'ssh2'],
     ['ssh2', 'ours'],
   ];

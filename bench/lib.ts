@@ -9,7 +9,9 @@
  * what is measured, so the client's choice is what both agree on.
  */
 
+import { createRequire } from 'node:module';
 import net, { type AddressInfo } from 'node:net';
+import { dirname, sep } from 'node:path';
 import { Duplex } from 'node:stream';
 import type { Algorithms, ClientChannel, Connection, ServerChannel } from 'ssh2';
 import ssh2 from 'ssh2';
@@ -36,9 +38,121 @@ import { InputBuffer } from '../transports/input-buffer.js';
 import { createMemoryLink } from '../transports/memory.js';
 import { attachSocket } from '../transports/tcp.js';
 
-const { Client, Server, utils } = ssh2;
-type Ssh2Client = InstanceType<typeof Client>;
-type Ssh2Server = InstanceType<typeof Server>;
+const { utils } = ssh2;
+type Ssh2Module = typeof ssh2;
+type Ssh2Client = InstanceType<Ssh2Module['Client']>;
+type Ssh2Server = InstanceType<Ssh2Module['Server']>;
+
+// ---- ssh2, two ways: as installed, and pure JS ---------------------------------------------
+
+/**
+ * ssh2 ships an optional C++ binding (lib/protocol/crypto/build/Release/sshcrypto.node:
+ * AES-GCM, ChaCha20-Poly1305, CTR + HMAC over OpenSSL) that its install script builds; a plain
+ * `npm install` with npm ≥ 11 does not run that script, so users and CI normally get ssh2's
+ * pure-JS path. `ssh2` (the `Impl`) is the package as installed here; `ssh2js` is a second copy
+ * of the same package loaded into this process with `require` of `sshcrypto.node` made to fail,
+ * so it takes its own JS fallback (crypto.js catches the failed require and leaves the binding
+ * classes undefined). Both copies run in the same process on the same links.
+ */
+export type Ssh2Mode = 'installed' | 'js';
+
+export interface Ssh2ModeInfo {
+  /** crypto.js's `bindingAvailable` in this copy. */
+  readonly bindingAvailable: boolean;
+  /** The classes this copy's createCipher picks for aes128-gcm and chacha20 and aes128-ctr. */
+  readonly cipherClasses: string;
+}
+
+interface Ssh2Crypto {
+  bindingAvailable?: boolean;
+  CIPHER_INFO: Record<string, unknown>;
+  createCipher(config: unknown): object;
+}
+
+const cjs = createRequire(import.meta.url);
+const SSH2_DIR = `${dirname(cjs.resolve('ssh2/package.json'))}${sep}`;
+
+function describe(crypto: Ssh2Crypto): Ssh2ModeInfo {
+  const classes = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'].map(
+    (name) => {
+      const info = crypto.CIPHER_INFO[name] as { keyLen: number; ivLen: number };
+      const c = crypto.createCipher({
+        outbound: {
+          onWrite: () => {},
+          cipherInfo: info,
+          cipherKey: Buffer.alloc(info.keyLen),
+          cipherIV: Buffer.alloc(info.ivLen),
+          seqno: 0,
+          macInfo: { sslName: 'sha256', len: 32, actualLen: 32, isETM: false },
+          macKey: Buffer.alloc(32),
+        },
+      });
+      return c.constructor.name;
+    },
+  );
+  return { bindingAvailable: crypto.bindingAvailable === true, cipherClasses: classes.join(', ') };
+}
+
+let jsSsh2: { mod: Ssh2Module; crypto: Ssh2Crypto } | undefined;
+
+/**
+ * A second copy of ssh2 whose require of sshcrypto.node throws MODULE_NOT_FOUND, as it does
+ * where the binding was never built. Loaded on first use; ssh2's own files are taken out of
+ * the require cache while it loads and put back afterwards, so the installed copy (and anyone
+ * requiring ssh2 later) is untouched. Its dependencies (asn1, bcrypt-pbkdf, cpu-features) are
+ * shared: they hold no crypto state.
+ */
+function pureJsSsh2(): { mod: Ssh2Module; crypto: Ssh2Crypto } {
+  if (jsSsh2) return jsSsh2;
+  // Make sure the installed copy is in the cache first (it is: imported above).
+  cjs('ssh2');
+  const Module = cjs('node:module') as {
+    _load: (request: string, parent: unknown, isMain: boolean) => unknown;
+  };
+  const cache = cjs.cache;
+  const saved = new Map<string, NodeJS.Module>();
+  for (const [k, m] of Object.entries(cache)) {
+    if (k.startsWith(SSH2_DIR) && m) {
+      saved.set(k, m);
+      delete cache[k];
+    }
+  }
+  const load = Module._load;
+  Module._load = function (this: unknown, request, parent, isMain) {
+    if (typeof request === 'string' && /sshcrypto\.node$/.test(request)) {
+      const e = new Error(`Cannot find module '${request}' (blocked by the benchmark)`);
+      (e as Error & { code: string }).code = 'MODULE_NOT_FOUND';
+      throw e;
+    }
+    return load.call(this, request, parent, isMain);
+  };
+  try {
+    const mod = cjs('ssh2') as Ssh2Module;
+    const crypto = cjs('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
+    jsSsh2 = { mod, crypto };
+  } finally {
+    Module._load = load;
+    for (const k of Object.keys(cache)) if (k.startsWith(SSH2_DIR)) delete cache[k];
+    for (const [k, m] of saved) cache[k] = m;
+  }
+  return jsSsh2;
+}
+
+/** What each ssh2 copy runs on: from crypto.js's exports and the classes createCipher picks. */
+export function ssh2Modes(): Record<Ssh2Mode, Ssh2ModeInfo> {
+  return {
+    installed: describe(cjs('ssh2/lib/protocol/crypto.js') as Ssh2Crypto),
+    js: describe(pureJsSsh2().crypto),
+  };
+}
+
+/** Whether the installed ssh2 has its native binding (then `ssh2js` is a distinct case). */
+export const SSH2_NATIVE: boolean =
+  (cjs('ssh2/lib/protocol/crypto.js') as Ssh2Crypto).bindingAvailable === true;
+
+function ssh2Of(impl: Impl): Ssh2Module {
+  return impl === 'ssh2js' ? pureJsSsh2().mod : ssh2;
+}
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -172,7 +286,8 @@ export function sinkExpect(bytes: number): Promise<number> {
 
 // ---- servers ------------------------------------------------------------------------------
 
-export type Impl = 'ours' | 'ssh2';
+/** `ssh2`: the package as installed (its binding if built); `ssh2js`: its pure-JS path. */
+export type Impl = 'ours' | 'ssh2' | 'ssh2js';
 export type LinkKind = 'duplex' | 'tcp' | 'memlink';
 
 /** Channel maximum packet our sessions use (undefined: the library default, 261632). */
@@ -228,17 +343,22 @@ function serveSsh2(conn: Connection): void {
   });
 }
 
-let theirServer: Ssh2Server | undefined;
+type Ssh2Impl = Exclude<Impl, 'ours'>;
+const theirServers = new Map<Ssh2Impl, Ssh2Server>();
+const theirPorts = new Map<Ssh2Impl, number>();
 let ourTcp: net.Server | undefined;
-let theirPort = 0;
 let ourPort = 0;
 
-function ssh2Server(): Ssh2Server {
-  theirServer ??= new Server({ hostKeys: [HOST_KEY_OPENSSH] }, serveSsh2);
-  return theirServer;
+function ssh2Server(impl: Ssh2Impl): Ssh2Server {
+  let srv = theirServers.get(impl);
+  if (!srv) {
+    srv = new (ssh2Of(impl).Server)({ hostKeys: [HOST_KEY_OPENSSH] }, serveSsh2);
+    theirServers.set(impl, srv);
+  }
+  return srv;
 }
 
-/** Starts the two loopback TCP listeners (once). */
+/** Starts the loopback TCP listeners (once): ours, ssh2's, and pure-JS ssh2's if distinct. */
 export async function startTcpServers(): Promise<void> {
   if (ourTcp) return;
   ourTcp = net.createServer((socket) => {
@@ -246,18 +366,22 @@ export async function startTcpServers(): Promise<void> {
   });
   await new Promise<void>((r) => ourTcp!.listen(0, '127.0.0.1', () => r()));
   ourPort = (ourTcp.address() as AddressInfo).port;
-  const srv = ssh2Server();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  theirPort = (srv.address() as AddressInfo).port;
+  for (const impl of (SSH2_NATIVE ? ['ssh2', 'ssh2js'] : ['ssh2']) as Ssh2Impl[]) {
+    const srv = ssh2Server(impl);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    theirPorts.set(impl, (srv.address() as AddressInfo).port);
+  }
 }
 
 export async function stopTcpServers(): Promise<void> {
   await Promise.all([
     new Promise<void>((r) => (ourTcp ? ourTcp.close(() => r()) : r())),
-    new Promise<void>((r) => (theirServer && theirPort ? theirServer.close(() => r()) : r())),
+    ...[...theirPorts.keys()].map(
+      (impl) => new Promise<void>((r) => theirServers.get(impl)!.close(() => r())),
+    ),
   ]);
   ourTcp = undefined;
-  theirPort = 0;
+  theirPorts.clear();
 }
 
 // ---- pairs --------------------------------------------------------------------------------
@@ -315,13 +439,13 @@ export function createPair(o: PairOptions): Pair {
     clientStream = a;
     serverStream = b;
     if (o.server === 'ours') attachStream(b, ourServerConfig());
-    else ssh2Server().injectSocket(b as unknown as net.Socket);
+    else ssh2Server(o.server).injectSocket(b as unknown as net.Socket);
   } else if (o.link === 'memlink') {
     const [a, b] = createMemoryLink({ delivery: 'deferred' });
     b.create(ourServerConfig());
     memClient = a;
   } else {
-    const port = o.server === 'ours' ? ourPort : theirPort;
+    const port = o.server === 'ours' ? ourPort : (theirPorts.get(o.server) ?? 0);
     if (!port) throw new Error('startTcpServers() first');
     clientStream = net.connect(port, '127.0.0.1');
     (clientStream as net.Socket).setNoDelay(true);
@@ -363,7 +487,7 @@ export function createPair(o: PairOptions): Pair {
     };
   }
 
-  const client: Ssh2Client = new Client();
+  const client: Ssh2Client = new (ssh2Of(o.client).Client)();
   client.on('handshake', () => kexAt(performance.now()));
   client.on('ready', () => readyAt(performance.now()));
   client.on('error', (e) => failed(e));

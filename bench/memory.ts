@@ -1,6 +1,8 @@
 /**
  * Memory per idle established session pair, and what idle sessions cost the event loop.
- * Run in a fresh process with `--expose-gc` (bench/run.ts spawns it):
+ * Run in a fresh process with `--expose-gc` (bench/run.ts bundles it first with esbuild, so
+ * that no `tsx` transform is measured: tsx compiles with keepNames, which gives every closure
+ * a dictionary of properties, ~3 KiB per session):
  *
  *   node --expose-gc --import tsx bench/memory.ts --client ours --server ours --link duplex --count 1000
  *
@@ -92,6 +94,9 @@ console.log(
     externalPerPair: per('external'),
     arrayBuffersPerPair: per('arrayBuffers'),
     rssPerPair: per('rss'),
+    rssBefore: before.rss,
+    rssAfter: after.rss,
+    heapUsedAfter: after.heapUsed,
     resourcesBefore: resBefore,
     resourcesAfter: resAfter,
     idleElu: elu.utilization,

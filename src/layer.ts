@@ -17,8 +17,17 @@ export interface LayerHost {
   readonly publicHandle: unknown;
   /** True when application data may be sent now (not paused by a key exchange). */
   readonly canSendUpper: boolean;
-  /** Sends a message carrying application data now, or returns false (nothing queued). */
-  sendUpper(payload: Uint8Array): boolean;
+  /**
+   * Sends a message carrying application data now, or returns false (nothing queued). The
+   * message is `payload ‖ body`: `body` (channel data) goes from the caller's buffer straight
+   * to the cipher, read during the call and not retained.
+   */
+  sendUpper(payload: Uint8Array, body?: Uint8Array): boolean;
+  /**
+   * A hint before sending `packets` messages of `payloadBytes` in all with
+   * {@link LayerHost.sendUpper}: room is set aside so they are written into one buffer.
+   */
+  reserveUpper?(payloadBytes: number, packets: number): void;
   /** Sends a control message now, or queues it (bounded) until a key exchange ends. */
   sendControl(payload: Uint8Array): void;
   /** Reports a session-level event to the application. */

@@ -6,6 +6,8 @@
  * buffer loops instead (DESIGN.md contract §1, §5).
  */
 
+const NO_BYTES = new Uint8Array(0);
+
 /** The receive function an input buffer drives: `sessionReceive` bound to one session. */
 export type ReceiveFn = (bytes: Uint8Array) => number;
 
@@ -28,7 +30,7 @@ export type ReceiveFn = (bytes: Uint8Array) => number;
  */
 export class InputBuffer {
   #receive: ReceiveFn | undefined;
-  #buf = new Uint8Array(0);
+  #buf = NO_BYTES;
   #start = 0;
   #end = 0;
   #draining = false;
@@ -62,6 +64,11 @@ export class InputBuffer {
    */
   push(chunk: Uint8Array): number {
     if (this.#ended) return -1;
+    if (this.#end === this.#start && this.#receive !== undefined && !this.#draining) {
+      // Nothing held: feed the chunk itself and copy only what the session leaves (the core
+      // keeps no reference to its input after a call, SPEC §2.1).
+      return this.#drain(chunk);
+    }
     this.#append(chunk);
     return this.#drain();
   }
@@ -102,20 +109,42 @@ export class InputBuffer {
     this.#end += chunk.length;
   }
 
-  #drain(): number {
+  /** Puts `tail` in front of the bytes held (those that arrived while it was being fed). */
+  #prepend(tail: Uint8Array): void {
+    const live = this.#end - this.#start;
+    if (live === 0 && tail.length <= this.#buf.length) {
+      this.#buf.set(tail);
+    } else {
+      const next = new Uint8Array(Math.max(4096, (live + tail.length) * 2));
+      next.set(tail);
+      next.set(this.#buf.subarray(this.#start, this.#end), tail.length);
+      this.#buf = next;
+    }
+    this.#start = 0;
+    this.#end = live + tail.length;
+  }
+
+  /** Feeds `first` (a chunk not copied in), then the bytes held, while the session consumes. */
+  #drain(first?: Uint8Array): number {
     if (this.#ended) return -1;
     const receive = this.#receive;
     if (!receive || this.#draining) return 0;
     this.#draining = true;
     try {
+      if (first !== undefined) {
+        let at = 0;
+        while (at < first.length) {
+          const n = receive(at === 0 ? first : first.subarray(at));
+          if (n < 0) return this.#endInput();
+          if (n === 0) break;
+          at += n;
+        }
+        if (at < first.length) this.#prepend(first.subarray(at));
+        else if (this.#end === this.#start) this.#buf = NO_BYTES; // idle: hold no memory
+      }
       while (this.#end > this.#start) {
         const n = receive(this.#buf.subarray(this.#start, this.#end));
-        if (n < 0) {
-          this.#ended = true;
-          this.#start = this.#end = 0;
-          this.#buf = new Uint8Array(0);
-          return -1;
-        }
+        if (n < 0) return this.#endInput();
         if (n === 0) break;
         this.#start += n;
       }
@@ -127,5 +156,13 @@ export class InputBuffer {
       after?.();
     }
     return this.#ended ? -1 : 0;
+  }
+
+  /** The session returned -1: drop everything held. */
+  #endInput(): -1 {
+    this.#ended = true;
+    this.#start = this.#end = 0;
+    this.#buf = NO_BYTES;
+    return -1;
   }
 }

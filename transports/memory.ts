@@ -67,8 +67,8 @@ export class MemoryEndpoint {
 
   /** Cuts `bytes` as configured and delivers the pieces to the other end. */
   deliver(bytes: Uint8Array): void {
-    const copy = bytes.slice();
-    const pieces = this.#cut(copy);
+    // No copy: a buffer handed to `send` belongs to the transport (SPEC §2.2).
+    const pieces = this.#cut(bytes);
     if (this.#options.delivery === 'deferred') {
       this.#pending++;
       this.#later(() => {

@@ -52,7 +52,7 @@ import {
   decodeWindowAdjust,
   encodeChannelOnly,
   encodeChannelRequest,
-  encodeData,
+  encodeDataHeader,
   encodeOpenConfirmation,
   encodeOpenFailure,
   encodeWindowAdjust,
@@ -325,9 +325,15 @@ export class ChannelEngine {
     const host = this.#ctx.host;
     const end = offset + Math.min(data.length - offset, this.#remoteWindow);
     let at = offset;
+    if (end > at && host.canSendUpper) {
+      const packets = Math.ceil((end - at) / this.#remoteMaxPacket);
+      host.reserveUpper?.(end - at + packets * 13, packets);
+    }
     while (at < end && host.canSendUpper) {
       const n = Math.min(end - at, this.#remoteMaxPacket);
-      if (!host.sendUpper(encodeData(this.#remoteId!, data, at, n, dataType))) break;
+      const header = encodeDataHeader(this.#remoteId!, n, dataType);
+      // The data goes to the cipher from the application's buffer: no payload copy.
+      if (!host.sendUpper(header, data.subarray(at, at + n))) break;
       at += n;
       this.#remoteWindow -= n;
     }

@@ -72,15 +72,18 @@ export class Connection {
   readonly #host: LayerHost;
   readonly #openHandler: ConnectionConfig['onChannelOpen'];
   readonly #settings: ConnectionSettings;
-  readonly #channels = new Map<number, ChannelEngine>();
+  /** Built with the first channel: an idle session holds no table (bench/RESULTS.md, memory). */
+  #channels: Map<number, ChannelEngine> | undefined;
   /** The peer's ids of our live channels: a peer may not reuse one before the close. */
-  readonly #remoteIds = new Set<number>();
+  #remoteIds: Set<number> | undefined;
   /** Freed local ids, oldest first: an id returns to use as late as possible. */
   #freeIds: number[] = [];
   #freeHead = 0;
   #nextId = 0;
-  readonly #global: GlobalRequests;
-  readonly #ctx: ChannelContext;
+  /** Built on first use, as are the channel table and context. */
+  #global: GlobalRequests | undefined;
+  readonly #onGlobalRequest: ConnectionConfig['onGlobalRequest'];
+  #ctx: ChannelContext | undefined;
   #ended = false;
   #rotation = 0;
 
@@ -88,10 +91,15 @@ export class Connection {
     this.#host = host;
     this.#settings = validateConnectionConfig(config);
     this.#openHandler = config.onChannelOpen;
-    this.#global = new GlobalRequests(host, config.onGlobalRequest);
+    this.#onGlobalRequest = config.onGlobalRequest;
+  }
+
+  /** What the channels see of this connection, made when the first channel is. */
+  #context(): ChannelContext {
+    if (this.#ctx !== undefined) return this.#ctx;
     const self = this;
     this.#ctx = {
-      host,
+      host: this.#host,
       get ended() {
         return self.#ended;
       },
@@ -99,6 +107,7 @@ export class Connection {
       bindRemote: (remoteId) => this.#bindRemote(remoteId),
       release: (channel) => this.#release(channel),
     };
+    return this.#ctx;
   }
 
   /** Our role in the session. */
@@ -107,10 +116,11 @@ export class Connection {
   }
   /** Channels in the table: opening, offered, open or closing. */
   get channelCount(): number {
-    return this.#channels.size;
+    return this.#channels?.size ?? 0;
   }
   /** Global requests in both directions. */
   get globalRequests(): GlobalRequests {
+    this.#global ??= new GlobalRequests(this.#host, this.#onGlobalRequest);
     return this.#global;
   }
 
@@ -132,11 +142,11 @@ export class Connection {
   handleMessage(type: number, payload: Uint8Array): boolean {
     switch (type) {
       case SSH_MSG.GLOBAL_REQUEST:
-        this.#global.onRequest(payload);
+        this.globalRequests.onRequest(payload);
         return true;
       case SSH_MSG.REQUEST_SUCCESS:
       case SSH_MSG.REQUEST_FAILURE:
-        this.#global.onReply(type, payload);
+        this.globalRequests.onReply(type, payload);
         return true;
       case SSH_MSG.CHANNEL_OPEN:
         this.#onChannelOpen(payload);
@@ -144,7 +154,7 @@ export class Connection {
     }
     if (type < SSH_MSG.CHANNEL_OPEN_CONFIRMATION || type > SSH_MSG.CHANNEL_FAILURE) return false;
     const id = recipientOf(payload);
-    const channel = this.#channels.get(id);
+    const channel = this.#channels?.get(id);
     if (!channel)
       throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} for unknown channel ${id}`);
     if (!channel.accepts(type)) {
@@ -184,6 +194,7 @@ export class Connection {
 
   /** A key exchange ended: every channel owed a 'writable' hears it, starting in turn. */
   onWritable(): void {
+    if (this.#channels === undefined) return;
     const list = [...this.#channels.values()];
     const n = list.length;
     if (n === 0) return;
@@ -195,13 +206,14 @@ export class Connection {
   onSessionEnded(): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (this.#channels === undefined) return;
     for (const channel of [...this.#channels.values()]) channel.sessionEnded();
   }
 
   /** Opens a channel of ours (RFC 4254 §5.1); inert (a closed channel) once the session ended. */
   open(target: ChannelOpenTarget, options: ChannelOptions): Channel {
     const settings = this.#channelSettings(options);
-    if (!this.#ended && this.#channels.size >= this.#settings.maxChannels)
+    if (!this.#ended && this.channelCount >= this.#settings.maxChannels)
       throw usageError(`at most ${this.#settings.maxChannels} channels (maxChannels)`);
     let channel: ChannelEngine | undefined;
     this.run(() => {
@@ -211,7 +223,7 @@ export class Connection {
       this.#host.sendControl(encodeChannelOpen(target, channel.localId, window, maxPacket));
     });
     if (channel) return channel.handle;
-    const detached = new ChannelEngine(this.#ctx, -1, 'opening');
+    const detached = new ChannelEngine(this.#context(), -1, 'opening');
     detached.sessionEnded();
     return detached.handle;
   }
@@ -221,7 +233,7 @@ export class Connection {
   #onChannelOpen(payload: Uint8Array): void {
     const open = decodeChannelOpen(payload);
     if (open.maxPacket < 1) throw malformed('CHANNEL_OPEN with maximum packet size 0');
-    if (this.#remoteIds.has(open.sender)) {
+    if (this.#remoteIds?.has(open.sender)) {
       throw peerError(
         SSH_ERR.UNEXPECTED_MESSAGE,
         `CHANNEL_OPEN reuses the live channel id ${open.sender}`,
@@ -270,7 +282,7 @@ export class Connection {
       case 'session':
         // RFC 4254 §6.1: clients SHOULD reject session opens; PROTOCOL §2.2: no-more-sessions.
         if (!server) return [prohibited, 'a client accepts no session channels'];
-        if (this.#global.noMoreSessions)
+        if (this.globalRequests.noMoreSessions)
           return [prohibited, 'no-more-sessions@openssh.com was sent'];
         break;
       case 'direct-tcpip':
@@ -279,16 +291,16 @@ export class Connection {
         break;
       case 'forwarded-tcpip':
         if (server) return [prohibited, 'a server accepts no forwarded-tcpip channels'];
-        if (!this.#global.forwardsTcpipPort(target.port))
+        if (!this.globalRequests.forwardsTcpipPort(target.port))
           return [prohibited, `no forwarding was requested for port ${target.port}`];
         break;
       case 'forwarded-streamlocal@openssh.com':
         if (server) return [prohibited, `a server accepts no ${target.type} channels`];
-        if (!this.#global.forwardsStreamlocal(target.socketPath))
+        if (!this.globalRequests.forwardsStreamlocal(target.socketPath))
           return [prohibited, `no forwarding was requested for ${target.socketPath}`];
         break;
     }
-    if (this.#channels.size >= this.#settings.maxChannels)
+    if (this.channelCount >= this.#settings.maxChannels)
       return [SSH_OPEN.RESOURCE_SHORTAGE, 'too many channels'];
     return undefined;
   }
@@ -324,25 +336,27 @@ export class Connection {
     } else {
       id = this.#nextId++;
     }
-    const channel = new ChannelEngine(this.#ctx, id, state);
+    const channel = new ChannelEngine(this.#context(), id, state);
+    this.#channels ??= new Map();
     this.#channels.set(id, channel);
     return channel;
   }
 
   #release(channel: ChannelEngine): void {
-    if (this.#channels.get(channel.localId) !== channel) return;
+    if (this.#channels?.get(channel.localId) !== channel) return;
     this.#channels.delete(channel.localId);
-    if (channel.remoteId !== undefined) this.#remoteIds.delete(channel.remoteId);
+    if (channel.remoteId !== undefined) this.#remoteIds?.delete(channel.remoteId);
     this.#freeIds.push(channel.localId);
   }
 
   #bindRemote(remoteId: number): void {
-    if (this.#remoteIds.has(remoteId)) {
+    if (this.#remoteIds?.has(remoteId)) {
       throw peerError(
         SSH_ERR.UNEXPECTED_MESSAGE,
         `the peer reused the live channel id ${remoteId}`,
       );
     }
+    this.#remoteIds ??= new Set();
     this.#remoteIds.add(remoteId);
   }
 

@@ -237,6 +237,20 @@ export function encodeData(
   return out;
 }
 
+/**
+ * The part of CHANNEL_DATA or CHANNEL_EXTENDED_DATA before the data (9 or 13 bytes), for
+ * sending the data itself as a separate piece without copying it.
+ */
+export function encodeDataHeader(recipient: number, length: number, dataType?: number): Uint8Array {
+  const header = dataType === undefined ? 9 : 13;
+  const out = new Uint8Array(header);
+  out[0] = dataType === undefined ? SSH_MSG.CHANNEL_DATA : SSH_MSG.CHANNEL_EXTENDED_DATA;
+  putUint32(out, 1, recipient);
+  if (dataType !== undefined) putUint32(out, 5, dataType);
+  putUint32(out, header - 4, length);
+  return out;
+}
+
 /** Decodes CHANNEL_DATA / CHANNEL_EXTENDED_DATA; `data` is a view of `payload`. */
 export function decodeData(payload: Uint8Array): {
   dataType: number | undefined;

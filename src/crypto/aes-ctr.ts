@@ -5,8 +5,14 @@
  * One streaming AES-CTR object per direction: the 128-bit counter runs on across packets.
  */
 
-import { type Cipher, createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
-import { allocBytes, asBytes } from './bytes.js';
+import {
+  type Cipher,
+  createCipheriv,
+  createHmac,
+  type Hmac as NodeHmac,
+  timingSafeEqual,
+} from 'node:crypto';
+import { asBytes, partsLength, sealWhole } from './bytes.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 /** The hash functions behind the HMACs SSH negotiates. */
@@ -20,6 +26,8 @@ export interface PacketMac {
   readonly length: number;
   /** Computes the MAC of `uint32 seq ‖ data`; returns a new buffer. */
   compute(seq: number, data: Uint8Array): Uint8Array;
+  /** Computes the MAC of `uint32 seq ‖ parts[0] ‖ parts[1] ‖ …` into `out` at `offset`. */
+  computeInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): void;
   /** Checks `tag` against the MAC of `uint32 seq ‖ data` in constant time. */
   verify(seq: number, data: Uint8Array, tag: Uint8Array): boolean;
 }
@@ -39,12 +47,23 @@ class Hmac implements PacketMac {
   }
 
   compute(seq: number, data: Uint8Array): Uint8Array {
+    return asBytes(this.#start(seq).update(data).digest());
+  }
+
+  computeInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): void {
+    const h = this.#start(seq);
+    for (const p of parts) h.update(p);
+    out.set(h.digest(), offset);
+  }
+
+  /** An HMAC over `uint32 seq`, ready for the data. */
+  #start(seq: number): NodeHmac {
     const s = this.#seq;
     s[0] = seq >>> 24;
     s[1] = (seq >>> 16) & 0xff;
     s[2] = (seq >>> 8) & 0xff;
     s[3] = seq & 0xff;
-    return asBytes(createHmac(this.#hash, this.#key).update(s).update(data).digest());
+    return createHmac(this.#hash, this.#key).update(s);
   }
 
   verify(seq: number, data: Uint8Array, tag: Uint8Array): boolean {
@@ -103,26 +122,40 @@ class AesCtrSealer implements PacketSealer {
     this.lengthExcludedFromAlignment = mac.etm;
   }
 
-  seal(seq: number, packet: Uint8Array): Uint8Array {
-    const end = packet.length;
+  sealInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
+    const packetBytes = partsLength(parts);
     // The stream counter must stay block-aligned or peekLength on the far side breaks; a
     // misaligned packet here is a bug in the caller's padding.
-    const encrypted = this.lengthExcludedFromAlignment ? end - 4 : end;
+    const encrypted = this.lengthExcludedFromAlignment ? packetBytes - 4 : packetBytes;
     if (encrypted < 0 || encrypted % BLOCK !== 0) {
-      throw new Error(`AES-CTR packet of ${end} bytes is not block-aligned`);
+      throw new Error(`AES-CTR packet of ${packetBytes} bytes is not block-aligned`);
     }
-    const out = allocBytes(end + this.macLength);
+    const end = offset + packetBytes;
+    const first = parts[0]!;
+    let pos = offset;
     if (this.lengthExcludedFromAlignment) {
       // EtM: uint32 length in clear, the rest encrypted, MAC over seq ‖ length ‖ ciphertext.
-      out.set(packet.subarray(0, 4), 0);
-      out.set(this.#cipher.update(packet.subarray(4)), 4);
-      out.set(this.#mac.compute(seq, out.subarray(0, end)), end);
+      out.set(first.subarray(0, 4), pos);
+      pos = this.#encrypt(first.subarray(4), out, pos + 4);
+      for (let i = 1; i < parts.length; i++) pos = this.#encrypt(parts[i]!, out, pos);
+      this.#mac.computeInto(seq, [out.subarray(offset, end)], out, end);
     } else {
       // Encrypt-and-MAC (RFC 4253 §6.4): MAC over seq ‖ plaintext, whole packet encrypted.
-      out.set(this.#mac.compute(seq, packet), end);
-      out.set(this.#cipher.update(packet), 0);
+      this.#mac.computeInto(seq, parts, out, end);
+      for (const p of parts) pos = this.#encrypt(p, out, pos);
     }
-    return out;
+    return end + this.macLength - offset;
+  }
+
+  seal(seq: number, packet: Uint8Array): Uint8Array {
+    return sealWhole(this, seq, packet);
+  }
+
+  /** Runs one piece through the stream cipher into `out`; returns the offset after it. */
+  #encrypt(piece: Uint8Array, out: Uint8Array, pos: number): number {
+    const c = this.#cipher.update(piece);
+    out.set(c, pos);
+    return pos + c.length;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { allocBytes, asBytes } from './bytes.js';
+import { asBytes, sealWhole } from './bytes.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 /** The node:crypto names of the AES-GCM variants SSH uses. */
@@ -116,14 +116,36 @@ class AesGcmSealer implements PacketSealer {
     this.#nonce = initialNonce(iv);
   }
 
-  seal(_seq: number, packet: Uint8Array): Uint8Array {
-    const out = allocBytes(packet.length + TAG_LENGTH);
-    const length = packet.subarray(0, 4);
-    out.set(length, 0);
-    // Writes the rest of `out`: ciphertext at 4, then the tag.
-    gcmSealInto(this.#algorithm, this.#key, this.#nonce, length, packet.subarray(4), out, 4);
+  sealInto(_seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
+    const first = parts[0]!;
+    const length = first.subarray(0, 4);
+    out.set(length, offset);
+    // RFC 5647 §7.3: the clear packet_length is the AAD; everything after it is encrypted.
+    // One cipher.update per piece: node returns each piece's ciphertext in a buffer of its
+    // own (the one copy its API forces), which is written once, into `out`.
+    const cipher = createCipheriv(this.#algorithm, this.#key, this.#nonce, {
+      authTagLength: TAG_LENGTH,
+    });
+    cipher.setAAD(length);
+    let pos = offset + 4;
+    const head = cipher.update(first.subarray(4));
+    out.set(head, pos);
+    pos += head.length;
+    for (let i = 1; i < parts.length; i++) {
+      const body = cipher.update(parts[i]!);
+      out.set(body, pos);
+      pos += body.length;
+    }
+    const rest = cipher.final(); // empty for GCM, kept for exactness
+    out.set(rest, pos);
+    pos += rest.length;
+    out.set(cipher.getAuthTag(), pos);
     incrementInvocationCounter(this.#nonce);
-    return out;
+    return pos + TAG_LENGTH - offset;
+  }
+
+  seal(seq: number, packet: Uint8Array): Uint8Array {
+    return sealWhole(this, seq, packet);
   }
 }
 

@@ -18,3 +18,33 @@ export function allocBytes(n: number): Uint8Array {
 export function asBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/** Copies `parts` one after another into `out` from `offset`; returns the offset after them. */
+export function putParts(parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
+  let pos = offset;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return pos;
+}
+
+/** The total length of `parts`. */
+export function partsLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+/** What {@link sealWhole} needs of a sealer. */
+interface SealsInto {
+  readonly macLength: number;
+  sealInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number;
+}
+
+/** `seal(seq, packet)` on top of `sealInto`: the wire bytes in a new buffer. */
+export function sealWhole(sealer: SealsInto, seq: number, packet: Uint8Array): Uint8Array {
+  const out = allocBytes(packet.length + sealer.macLength);
+  sealer.sealInto(seq, [packet], out, 0);
+  return out;
+}

@@ -6,7 +6,7 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
-import { allocBytes } from './bytes.js';
+import { allocBytes, putParts, sealWhole } from './bytes.js';
 import { type ChaChaPolyProvider, defaultChaChaPoly } from './poly1305.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
@@ -48,17 +48,23 @@ class ChaCha20Poly1305Sealer implements PacketSealer {
     this.#provider = provider;
   }
 
-  seal(seq: number, packet: Uint8Array): Uint8Array {
+  sealInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
     const p = this.#provider;
-    const end = packet.length;
-    const out = allocBytes(end + TAG_LENGTH);
+    // The plaintext is copied into `out` once and encrypted there in place (the stream XOR
+    // writes where it is told), so the payload is written exactly once.
+    const end = putParts(parts, out, offset);
+    const length = out.subarray(offset, offset + 4);
     writeNonce(this.#nonce, seq);
-    // Every byte of `out` is written below: length, payload, tag.
-    p.chacha20(this.#length, this.#nonce, 0, packet.subarray(0, 4), out.subarray(0, 4));
+    p.chacha20(this.#length, this.#nonce, 0, length, length);
     p.chacha20(this.#main, this.#nonce, 0, ZERO_32, this.#polyKey);
-    p.chacha20(this.#main, this.#nonce, 1, packet.subarray(4), out.subarray(4, end));
-    p.poly1305(this.#polyKey, out.subarray(0, end), out.subarray(end));
-    return out;
+    const body = out.subarray(offset + 4, end);
+    p.chacha20(this.#main, this.#nonce, 1, body, body);
+    p.poly1305(this.#polyKey, out.subarray(offset, end), out.subarray(end, end + TAG_LENGTH));
+    return end + TAG_LENGTH - offset;
+  }
+
+  seal(seq: number, packet: Uint8Array): Uint8Array {
+    return sealWhole(this, seq, packet);
   }
 }
 

@@ -18,8 +18,6 @@ import type { KexAlgorithm, KexExchange, RandomFn } from './types.js';
 
 /** PKCS#8 PrivateKeyInfo header for an X25519 key (RFC 8410 §7); the 32 key bytes follow. */
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-/** SubjectPublicKeyInfo header for an X25519 key (RFC 8410 §4); the 32 key bytes follow. */
-const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 const X25519_LENGTH = 32;
 
@@ -68,10 +66,12 @@ class Curve25519Exchange implements KexExchange {
     }
     let secret: Buffer;
     try {
+      // As a JWK: ~10× cheaper than decoding an SPKI DER through OpenSSL 3's decoders
+      // (bench/RESULTS.md, handshake profile).
+      const x = Buffer.from(peerPublic.buffer, peerPublic.byteOffset, X25519_LENGTH);
       const publicKey = createPublicKey({
-        key: Buffer.concat([SPKI_X25519_PREFIX, peerPublic]),
-        format: 'der',
-        type: 'spki',
+        key: { kty: 'OKP', crv: 'X25519', x: x.toString('base64url') },
+        format: 'jwk',
       });
       secret = diffieHellman({ privateKey: this.#privateKey, publicKey });
     } catch {

@@ -6,6 +6,7 @@
 
 import { createAesCtrOpener, createAesCtrSealer, type HmacHash } from './aes-ctr.js';
 import { createAesGcmOpener, createAesGcmSealer } from './aes-gcm.js';
+import { putParts } from './bytes.js';
 import { createChaCha20Poly1305Opener, createChaCha20Poly1305Sealer } from './chacha20-poly1305.js';
 import type { CipherInfo, DirectionKeys, MacInfo, PacketOpener, PacketSealer } from './types.js';
 
@@ -190,6 +191,7 @@ const NONE_FRAMING = { blockSize: 8, lengthExcludedFromAlignment: false, macLeng
 export function createNoneSealer(): PacketSealer {
   return {
     ...NONE_FRAMING,
+    sealInto: (_seq, parts, out, offset) => putParts(parts, out, offset) - offset,
     seal: (_seq, packet) => packet.slice(),
   };
 }

@@ -35,10 +35,23 @@ export interface PacketFraming {
 /** Seals outgoing packets for one direction. Holds the cipher state for that direction. */
 export interface PacketSealer extends PacketFraming {
   /**
-   * Encrypts and authenticates one packet.
+   * Encrypts and authenticates one packet given as pieces, writing the wire bytes straight
+   * into the caller's output buffer: the payload is read once and written once (no framing
+   * copy, no intermediate output buffer beyond what the cipher API itself returns).
    * @param seq - the packet sequence number (uint32).
-   * @param packet - the whole plaintext packet starting with its uint32 packet_length; the
-   *   sealer may overwrite it.
+   * @param parts - the plaintext packet as consecutive pieces: `parts[0]` starts with the
+   *   uint32 packet_length and the padding_length byte (at least 5 bytes); the rest follow in
+   *   order. Not modified, not retained.
+   * @param out - where the packet and its MAC/tag go: at least
+   *   `sum of part lengths + macLength` bytes from `offset`, not overlapping `parts`.
+   * @returns the number of bytes written (packet then MAC/tag).
+   */
+  sealInto(seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number): number;
+  /**
+   * Encrypts and authenticates one whole packet (a convenience over
+   * {@link PacketSealer.sealInto} for tests and tools).
+   * @param seq - the packet sequence number (uint32).
+   * @param packet - the whole plaintext packet starting with its uint32 packet_length.
    * @returns the wire bytes (packet then MAC/tag), a buffer the caller owns.
    */
   seal(seq: number, packet: Uint8Array): Uint8Array;

@@ -6,7 +6,8 @@
  */
 
 import { DISCONNECT_REASON } from '../constants.js';
-import type { PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
+import { allocBytes } from '../crypto/bytes.js';
+import type { PacketFraming, PacketOpener, PacketSealer, RandomFn } from '../crypto/types.js';
 import { peerError, SSH_ERR } from '../errors.js';
 import { LIMITS } from '../limits.js';
 
@@ -18,24 +19,84 @@ import { LIMITS } from '../limits.js';
  * byte[m]   mac (Message Authentication Code - MAC); m = mac_length
  */
 
-/** Frames, pads and seals one payload; returns the wire bytes. */
+/** Payloads up to this size are framed in one small head buffer (one piece for the cipher). */
+const SMALL_PAYLOAD = 256;
+const NO_BYTES = new Uint8Array(0);
+
+/** RFC 4253 §6: the padding length for a payload, 4 … blockSize + 3 bytes. */
+export function paddingLength(framing: PacketFraming, payloadLength: number): number {
+  const block = framing.blockSize;
+  const unpadded = payloadLength + (framing.lengthExcludedFromAlignment ? 1 : 5);
+  const padding = block - (unpadded % block);
+  return padding < 4 ? padding + block : padding;
+}
+
+/** The most wire bytes a packet with `payloadLength` bytes of payload can take. */
+export function maxWireLength(framing: PacketFraming, payloadLength: number): number {
+  return 5 + payloadLength + framing.blockSize + 3 + framing.macLength;
+}
+
+/** The wire length of a packet with `payloadLength` bytes of payload. */
+export function wireLength(framing: PacketFraming, payloadLength: number): number {
+  return 5 + payloadLength + paddingLength(framing, payloadLength) + framing.macLength;
+}
+
+/**
+ * Frames, pads and seals one payload, `payload ‖ body`, writing the wire bytes into `out` at
+ * `offset` (which must have {@link wireLength} bytes of room). The payload is never copied
+ * into a frame of its own: the sealer gets the framing, the payload and the padding as pieces
+ * and writes the packet once. `body` lets a message's bulk (channel data) go straight from
+ * the application's buffer to the cipher. Returns the bytes written.
+ */
+export function sealPacketInto(
+  sealer: PacketSealer,
+  seq: number,
+  payload: Uint8Array,
+  body: Uint8Array,
+  random: RandomFn,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const payloadLength = payload.length + body.length;
+  const padding = paddingLength(sealer, payloadLength);
+  const pad = random(padding);
+  let parts: Uint8Array[];
+  if (payload.length <= SMALL_PAYLOAD) {
+    // packet_length ‖ padding_length ‖ payload (‖ padding when there is no body) in one piece.
+    const alone = body.length === 0;
+    const head = new Uint8Array(5 + payload.length + (alone ? padding : 0));
+    putFrame(head, payloadLength, padding);
+    head.set(payload, 5);
+    if (alone) head.set(pad, 5 + payload.length);
+    parts = alone ? [head] : [head, body, pad];
+  } else {
+    const head = new Uint8Array(5);
+    putFrame(head, payloadLength, padding);
+    parts = body.length === 0 ? [head, payload, pad] : [head, payload, body, pad];
+  }
+  return sealer.sealInto(seq, parts, out, offset);
+}
+
+/** Writes uint32 packet_length and byte padding_length. */
+function putFrame(head: Uint8Array, payloadLength: number, padding: number): void {
+  const packetLength = 1 + payloadLength + padding;
+  head[0] = packetLength >>> 24;
+  head[1] = (packetLength >>> 16) & 0xff;
+  head[2] = (packetLength >>> 8) & 0xff;
+  head[3] = packetLength & 0xff;
+  head[4] = padding;
+}
+
+/** Frames, pads and seals one payload; returns the wire bytes in a new buffer. */
 export function sealPacket(
   sealer: PacketSealer,
   seq: number,
   payload: Uint8Array,
   random: RandomFn,
 ): Uint8Array {
-  const block = sealer.blockSize;
-  const unpadded = payload.length + (sealer.lengthExcludedFromAlignment ? 1 : 5);
-  let padding = block - (unpadded % block);
-  if (padding < 4) padding += block;
-  const packetLength = 1 + payload.length + padding;
-  const packet = new Uint8Array(4 + packetLength);
-  new DataView(packet.buffer).setUint32(0, packetLength);
-  packet[4] = padding;
-  packet.set(payload, 5);
-  packet.set(random(padding), 5 + payload.length);
-  return sealer.seal(seq, packet);
+  const out = new Uint8Array(wireLength(sealer, payload.length));
+  sealPacketInto(sealer, seq, payload, NO_BYTES, random, out, 0);
+  return out;
 }
 
 /** One whole packet found at the front of the input. */
@@ -93,7 +154,7 @@ export function openPacket(
 export function concatPackets(chunks: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
+  const out = allocBytes(n); // every byte is written below
   let o = 0;
   for (const c of chunks) {
     out.set(c, o);

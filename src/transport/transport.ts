@@ -201,13 +201,18 @@ export class Transport<H = unknown> {
    * sending nothing, while a key exchange pauses upper-layer traffic or the session is not
    * established: application data is never queued (DESIGN.md contract §3).
    */
-  sendUpper(payload: Uint8Array): boolean {
+  sendUpper(payload: Uint8Array, body?: Uint8Array): boolean {
     if (!this.canSendUpper) return false;
     this.#run(() => {
-      this.#sendPacket(payload);
+      if (!this.#closeCalled) this.#io.seal(payload, body);
       this.#maybeRekey();
     });
     return true;
+  }
+
+  /** Sets aside output room for `packets` upper-layer messages of `payloadBytes` in all. */
+  reserveUpper(payloadBytes: number, packets: number): void {
+    if (!this.#closeCalled) this.#io.reserve(payloadBytes, packets);
   }
 
   /**

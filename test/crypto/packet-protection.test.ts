@@ -10,7 +10,7 @@ import {
   macInfo,
 } from '../../src/crypto/packet-protection.js';
 import { forcePortableChaChaPoly } from '../../src/crypto/poly1305.js';
-import { buildPacket, bytes, keysFor, seeded } from './packet-helpers.js';
+import { buildPacket, bytes, keysFor, seeded, toHex } from './packet-helpers.js';
 
 const CTR_MACS = [...SUPPORTED_MACS];
 
@@ -179,6 +179,31 @@ describe.each(COMBOS)('%s with MAC %s', (cipher, mac) => {
       expect(Buffer.from(plain!).equals(Buffer.from(packet.subarray(4)))).toBe(true);
       pos += wire.length;
     });
+  });
+
+  it('seals a packet given in pieces exactly as the whole packet, at every split point', () => {
+    const rand = seeded(13);
+    const keys = keysFor(cipher, mac, rand);
+    const packet = buildPacket(bytes(rand, 43), createSealer(cipher, mac, keys), rand);
+    const whole = createSealer(cipher, mac, keys);
+    const pieced = createSealer(cipher, mac, keys);
+    let seq = 0;
+    // parts[0] must hold at least the length and padding_length bytes.
+    for (let i = 5; i <= packet.length; i += 3) {
+      for (let j = i; j <= packet.length; j += 7) {
+        const expected = whole.seal(seq, packet.slice());
+        const parts = [packet.subarray(0, i), packet.subarray(i, j), packet.subarray(j)];
+        const out = new Uint8Array(expected.length + 5).fill(0xee);
+        expect(pieced.sealInto(seq, parts, out, 2), name).toBe(expected.length);
+        expect(toHex(out.subarray(2, 2 + expected.length)), `${name} ${i} ${j}`).toBe(
+          toHex(expected),
+        );
+        expect([...out.subarray(0, 2), ...out.subarray(2 + expected.length)]).toEqual(
+          new Array(5).fill(0xee),
+        );
+        seq++;
+      }
+    }
   });
 
   it('seals deterministically: fresh sealers give the same bytes for the same packet', () => {
