@@ -6,9 +6,9 @@
 
 import type { AlgorithmPreferences } from '../../src/index.js';
 import { engineOf } from '../../src/session.js';
-import { packetBoundaries, streamBoundaries } from '../framing.js';
+import { streamBoundaries } from '../framing.js';
 import { Monitored } from '../monitor.js';
-import { clientConfig, PEER_ID_LINE, relay, serverConfig } from '../peers.js';
+import { clientConfig, relay, serverConfig } from '../peers.js';
 import type { FuzzTarget } from './types.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -76,8 +76,8 @@ function kexTarget(role: 'client' | 'server'): FuzzTarget {
     );
   return {
     name: role === 'client' ? 'kex-client' : 'kex-server',
-    description: `a ${role} after the identification exchange reads the ${role === 'client' ? 'server' : 'client'}'s packets`,
-    format: 'packets',
+    description: `a ${role} reads the ${role === 'client' ? 'server' : 'client'}'s identification line and key-exchange packets`,
+    format: 'stream',
     seeds() {
       return SEED_ALGORITHMS.map((algorithms) => {
         const target = makeTarget();
@@ -92,16 +92,14 @@ function kexTarget(role: 'client' | 'server'): FuzzTarget {
         }
         let all: Uint8Array = new Uint8Array(0);
         for (const r of recorded) all = concat(all, r);
-        return all.slice(PEER_ID_LINE.length);
+        return all;
       });
     },
     run(input, beforeFeed) {
       const target = makeTarget();
       target.takeOutput();
-      const bytes = concat(PEER_ID_LINE, input);
-      const boundaries = packetBoundaries(bytes, PEER_ID_LINE.length);
       beforeFeed?.();
-      target.feed(bytes, boundaries);
+      target.feed(input, streamBoundaries(input));
       target.linkClosed();
     },
   };
