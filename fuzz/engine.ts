@@ -109,6 +109,8 @@ export interface FuzzOptions {
   readonly replay?: 'each' | 'batch';
   /** Called for each input that reached new coverage. */
   readonly onNewEntry?: (input: Uint8Array) => void;
+  /** Called before each execution with its input (the watchdog keeps a copy). */
+  readonly onExecute?: (input: Uint8Array) => void;
   /** Called about once a minute with the figures so far. */
   readonly onProgress?: (execs: number, corpusSize: number, features: number) => void;
   /** Called for each crash (once per kind of violation). */
@@ -139,6 +141,10 @@ export function fuzz(options: FuzzOptions): FuzzResult {
   const budget = options.timeBudgetMs ?? 2000;
   const rng = new Rng(options.seed);
   const mutator = new Mutator(rng, target.format, INPUT_LENGTH_MAX);
+  const run1 = (input: Uint8Array, cov: CoverageFeedback | undefined) => {
+    options.onExecute?.(input);
+    return execute(target, input, cov, budget);
+  };
   const started = performance.now();
   const deadline = started + options.timeMs;
   const corpus: Uint8Array[] = [];
@@ -157,7 +163,7 @@ export function fuzz(options: FuzzOptions): FuzzResult {
   if (options.replay === 'batch') {
     coverage.reset();
     for (const input of options.corpus) {
-      const run = execute(target, input, undefined, budget);
+      const run = run1(input, undefined);
       replayed++;
       if (run.violation) crash(input, run.violation);
       else corpus.push(input);
@@ -167,7 +173,7 @@ export function fuzz(options: FuzzOptions): FuzzResult {
     coverage.addFeatures(features);
   } else {
     for (const input of options.corpus) {
-      const run = execute(target, input, coverage, budget);
+      const run = run1(input, coverage);
       replayed++;
       if (run.violation) crash(input, run.violation);
       else if (coverage.addFeatures(run.features) > 0) corpus.push(input);
@@ -196,14 +202,14 @@ export function fuzz(options: FuzzOptions): FuzzResult {
         ? corpus.length - 1 - rng.below(Math.min(corpus.length, 16))
         : rng.below(corpus.length);
       const input = mutator.mutate(corpus[index]!, corpus);
-      const run = execute(target, input, undefined, budget);
+      const run = run1(input, undefined);
       execs++;
       if (run.violation) crash(input, run.violation);
       else batch.push(input);
     }
     if (coverage.addBatchBlocks(coverage.collect()) === 0) continue;
     for (const input of batch) {
-      const run = execute(target, input, coverage, budget);
+      const run = run1(input, coverage);
       if (run.violation) continue;
       if (coverage.addFeatures(run.features) > 0) {
         corpus.push(input);
