@@ -27,6 +27,7 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '16' },
     hang: { type: 'string', default: '60' },
+    report: { type: 'boolean', default: false },
   },
 });
 
@@ -37,7 +38,7 @@ interface WorkerData {
 }
 
 const INPUT_SLOT_BYTES = 8 + 64 * 1024;
-const fuzzing = !values.replay && !values.minimize && !values.measure;
+const fuzzing = !values.replay && !values.minimize && !values.measure && !values.report;
 
 if (isMainThread && fuzzing) {
   process.exit(await watch());
@@ -134,6 +135,51 @@ if (values.measure) {
       `${name}: ${execMs.toFixed(2)} ms per execution, ${readMs.toFixed(2)} ms per coverage read`,
     );
   }
+  process.exit(0);
+}
+
+if (values.report) {
+  // Coverage per target from its committed corpus and seeds, input by input, over one
+  // denominator: every src/ function known once all targets ran.
+  const rows: {
+    name: string;
+    entries: number;
+    bytes: number;
+    blocks: number;
+    functions: number;
+  }[] = [];
+  const allBlocks = new Set<number>();
+  const allFunctions = new Set<number>();
+  for (const name of names) {
+    const target = TARGETS[name];
+    coverage.forgetSeen();
+    const committed = loadCorpus(name);
+    for (const input of [...target.seeds(), ...committed]) {
+      coverage.addFeatures(execute(target, input, coverage, 1e9).features);
+    }
+    const { blocks, functions } = coverage.covered();
+    for (const b of blocks) allBlocks.add(b);
+    for (const f of functions) allFunctions.add(f);
+    const bytes = committed.reduce((n, e) => n + e.length, 0);
+    rows.push({
+      name,
+      entries: committed.length,
+      bytes,
+      blocks: blocks.size,
+      functions: functions.size,
+    });
+  }
+  const known = coverage.stats();
+  console.log('| target | corpus entries | corpus bytes | src/ functions | src/ blocks |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${r.entries} | ${r.bytes} | ${pct(r.functions, known.functionsKnown)} | ${pct(r.blocks, known.blocksKnown)} |`,
+    );
+  }
+  console.log(
+    `| all | ${rows.reduce((n, r) => n + r.entries, 0)} | ${rows.reduce((n, r) => n + r.bytes, 0)} | ${pct(allFunctions.size, known.functionsKnown)} | ${pct(allBlocks.size, known.blocksKnown)} |`,
+  );
   process.exit(0);
 }
 

@@ -174,6 +174,11 @@ export class CoverageFeedback {
     this.#batchBlocks.clear();
   }
 
+  /** The blocks and functions covered so far (ids), for unions across targets. */
+  covered(): { blocks: Set<number>; functions: Set<number> } {
+    return { blocks: new Set(this.#blocksCovered), functions: new Set(this.#functionsCovered) };
+  }
+
   /** Number of distinct features seen so far. */
   get featureCount(): number {
     return this.#seen.size;
