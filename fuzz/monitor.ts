@@ -70,6 +70,9 @@ export class Monitored {
         onEvent: (event, session) => {
           this.appEvent(`session event ${event.type}`);
           this.events.push(event);
+          if (event.type === 'ext-info') {
+            for (const [k, v] of event.extensions) this.appData(`ext-info ${k}`, v);
+          }
           if (event.type === 'error') this.#checkError(event.error);
           if (event.type === 'closed') this.#ended = true;
           onEvent?.(event, session);
@@ -86,6 +89,17 @@ export class Monitored {
   /** Call at the top of every application callback: none may come after the end. */
   appEvent(what: string): void {
     if (this.#ended) this.#record('event-after-end', `${what} after the session ended`);
+  }
+
+  /** Bytes being fed right now: application data must never be a view of them. */
+  #input: Uint8Array | undefined;
+
+  /** Call for bytes handed to the application: they must not alias the transport's input. */
+  appData(what: string, data: Uint8Array): void {
+    const input = this.#input;
+    if (input && data.buffer === input.buffer) {
+      this.#record('aliased-input', `${what} is a view of the transport's input buffer`);
+    }
   }
 
   /** Takes the bytes sent since the last call, as one buffer. */
@@ -156,12 +170,15 @@ export class Monitored {
 
   #receive(bytes: Uint8Array): number {
     let n: number;
+    this.#input = bytes;
     try {
       n = sessionReceive(this.session, bytes);
     } catch (e) {
       this.#record('threw', `sessionReceive threw ${describeError(e)}`, e);
       this.check();
       return -1;
+    } finally {
+      this.#input = undefined;
     }
     if (!Number.isInteger(n) || n < -1 || n > bytes.length) {
       this.#record('bad-count', `returned ${n} for ${bytes.length} bytes`);

@@ -68,6 +68,9 @@ const NO_REKEY = { rekeyAfterBytes: 2 ** 40, rekeyAfterPackets: 2 ** 31 };
 function channelHandler(monitor: Monitored | undefined) {
   return (event: ChannelEvent, channel: Channel): void => {
     monitor?.appEvent(`channel event ${event.type}`);
+    if (event.type === 'data' || event.type === 'extended-data')
+      monitor?.appData(event.type, event.data);
+    if (event.type === 'request') monitor?.appData('request data', event.request.data);
     switch (event.type) {
       case 'data':
         channelWrite(channel, event.data);

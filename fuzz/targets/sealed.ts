@@ -181,6 +181,9 @@ function openShellChannel(scene: Scene, side: 'peer' | 'target', monitor: Monito
   const ch = channelOpenSession(session, {
     onEvent: (event, channel) => {
       monitor.appEvent(`channel event ${event.type}`);
+      if (event.type === 'data' || event.type === 'extended-data') {
+        monitor.appData(event.type, event.data);
+      }
       if (event.type === 'open') {
         channelRequestPty(channel, { term: 'xterm', cols: 80, rows: 24 });
         channelRequestExec(channel, 'cat');
