@@ -201,7 +201,7 @@ for (const name of names) {
   const committed = loadCorpus(name);
   coverage.forgetSeen();
   if (values.minimize) {
-    const kept = minimizeCorpus(target, [...committed, ...target.seeds()], coverage);
+    const kept = minimizeCorpus(target, target.seeds(), committed, coverage);
     replaceCorpus(name, kept);
     console.log(`${name}: corpus minimised from ${committed.length} to ${kept.length} entries`);
     continue;

@@ -234,28 +234,33 @@ export function fuzz(options: FuzzOptions): FuzzResult {
 }
 
 /**
- * Keeps the smallest set of entries that reaches the same features: entries are replayed
- * smallest first and kept when they add a feature (libFuzzer's merge does the same).
+ * Keeps the smallest set of entries that reaches the features `baseline` (the fresh seeds,
+ * not stored) does not: entries up to `maxEntryBytes` are replayed smallest first and kept
+ * when they add a feature (libFuzzer's merge does the same). Crashing entries are dropped.
  */
 export function minimizeCorpus(
   target: FuzzTarget,
+  baseline: readonly Uint8Array[],
   entries: readonly Uint8Array[],
   coverage: CoverageFeedback,
+  maxEntryBytes = 8192,
 ): Uint8Array[] {
   const seen = new Set<number>();
-  const kept: Uint8Array[] = [];
-  const sorted = [...entries].sort((a, b) => a.length - b.length);
-  for (const input of sorted) {
+  const adds = (input: Uint8Array): boolean => {
     const run = execute(target, input, coverage, Number.POSITIVE_INFINITY);
-    if (run.violation) continue;
-    let adds = false;
+    if (run.violation) return false;
+    let added = false;
     for (const f of run.features) {
       if (!seen.has(f)) {
         seen.add(f);
-        adds = true;
+        added = true;
       }
     }
-    if (adds) kept.push(input);
-  }
-  return kept;
+    return added;
+  };
+  for (const input of baseline) adds(input);
+  return [...entries]
+    .filter((e) => e.length <= maxEntryBytes)
+    .sort((a, b) => a.length - b.length)
+    .filter(adds);
 }
