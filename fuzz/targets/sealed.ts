@@ -95,6 +95,51 @@ const SERVICE_ACCEPT = new Uint8Array([
   ...text('ssh-userauth'),
 ]);
 
+/** An SSH string (RFC 4251 §5). */
+function sshString(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + bytes.length);
+  new DataView(out.buffer).setUint32(0, bytes.length);
+  out.set(bytes, 4);
+  return out;
+}
+
+/** A peer's KEXINIT that starts a re-exchange (RFC 4253 §7.1), offering strict kex. */
+const REKEY_KEXINIT = new Uint8Array([
+  SSH_MSG.KEXINIT,
+  ...new Uint8Array(16).fill(0x5a),
+  ...[
+    'curve25519-sha256,kex-strict-s-v00@openssh.com',
+    'ssh-ed25519',
+    'chacha20-poly1305@openssh.com',
+    'chacha20-poly1305@openssh.com',
+    'hmac-sha2-256-etm@openssh.com',
+    'hmac-sha2-256-etm@openssh.com',
+    'none',
+    'none',
+    '',
+    '',
+  ].flatMap((list) => [...sshString(text(list))]),
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+
+/** A client's KEX_ECDH_INIT with an X25519 public value (RFC 8731 §3). */
+const REKEY_ECDH_INIT = new Uint8Array([
+  SSH_MSG.KEX_ECDH_INIT,
+  ...sshString(new Uint8Array(32).fill(9)),
+]);
+
+/** NEWKEYS (RFC 4253 §7.3). */
+const NEWKEYS = new Uint8Array([SSH_MSG.NEWKEYS]);
+
+/** A seed scenario that only replays `payloads` (no recording needed). */
+function fixed(...payloads: Uint8Array[]) {
+  return { prefix: payloads, play: () => {} };
+}
+
 function newScene(spec: SealedSpec): Scene {
   const scene = {
     peerChannels: [],
@@ -287,6 +332,7 @@ const channelsServer = sealedTarget({
   }),
   drive: (scene) => relay(scene.target, scene.peer),
   scenarios: [
+    fixed(REKEY_KEXINIT, REKEY_ECDH_INIT, NEWKEYS),
     {
       play: (scene) => {
         const ch = scene.peerChannels[0]!;
@@ -362,6 +408,7 @@ const channelsClient = sealedTarget({
   }),
   drive: (scene) => relay(scene.target, scene.peer),
   scenarios: [
+    fixed(REKEY_KEXINIT),
     {
       play: (scene) => {
         const ch = scene.peerChannels[0]!;
