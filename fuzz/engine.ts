@@ -91,7 +91,7 @@ export interface FuzzOptions {
   readonly coverage: CoverageFeedback;
   /** Seeds the mutator: same seed and corpus, same inputs. */
   readonly seed: number;
-  /** Stop after this long (the replay of the starting corpus included). */
+  /** Mutate for this long, after the replay of the starting corpus. */
   readonly timeMs: number;
   /** Stop after this many mutated executions. */
   readonly maxExecs?: number;
@@ -146,7 +146,6 @@ export function fuzz(options: FuzzOptions): FuzzResult {
     return execute(target, input, cov, budget);
   };
   const started = performance.now();
-  const deadline = started + options.timeMs;
   const corpus: Uint8Array[] = [];
   const crashes: { input: Uint8Array; violation: Violation }[] = [];
   const crashKinds = new Set<string>();
@@ -183,6 +182,7 @@ export function fuzz(options: FuzzOptions): FuzzResult {
   if (corpus.length === 0) corpus.push(new Uint8Array(1));
 
   const fuzzStart = performance.now();
+  const deadline = fuzzStart + options.timeMs;
   const batchSize = Math.max(1, options.batchSize ?? 16);
   let execs = 0;
   let newEntries = 0;
