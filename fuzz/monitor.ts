@@ -49,6 +49,8 @@ export class Monitored {
   #returnedClosed = false;
   #linkClosed = false;
   readonly #violations: Violation[] = [];
+  /** Bytes being fed right now: application data must never be a view of them. */
+  #input: Uint8Array | undefined;
 
   /** `makeConfig` builds the session's configuration; its callbacks may report to the monitor. */
   constructor(makeConfig: (self: Monitored) => ClientConfig<Session> | ServerConfig<Session>) {
@@ -90,9 +92,6 @@ export class Monitored {
   appEvent(what: string): void {
     if (this.#ended) this.#record('event-after-end', `${what} after the session ended`);
   }
-
-  /** Bytes being fed right now: application data must never be a view of them. */
-  #input: Uint8Array | undefined;
 
   /** Call for bytes handed to the application: they must not alias the transport's input. */
   appData(what: string, data: Uint8Array): void {
