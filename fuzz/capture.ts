@@ -5,7 +5,7 @@
  * to our seeded fuzz server. Because the fuzz sessions draw all their randomness from fixed
  * seeds, a captured transcript replays exactly (the peer's ephemeral key is in the input).
  * Run `npx tsx fuzz/capture.ts` (needs openssh-server, openssh-client, dropbear-bin); it
- * writes into fuzz/corpus/{version,kex-client,kex-server}/.
+ * writes into fuzz/seeds/{version,kex-client,kex-server}/, which minimisation keeps.
  */
 
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { connect, createServer } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { sessionReceive } from '../src/index.js';
 import { spawnSshdInetd } from '../test/interop/peers.js';
-import { saveEntry } from './corpus.js';
+import { saveEntry, seedDir } from './corpus.js';
 import { Monitored } from './monitor.js';
 import { clientConfig, fuzzHostKey, serverConfig } from './peers.js';
 
@@ -141,11 +141,12 @@ for (const [name, bytes] of [
   const line = new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0x0a))));
   console.log(`${name}: ${bytes.length} bytes, ${JSON.stringify(line)}`);
 }
+const save = (target: string, bytes: Uint8Array) => saveEntry(target, bytes, seedDir(target));
 for (const b of [sshdBytes, dropbearBytes]) {
-  saveEntry('kex-client', b);
-  saveEntry('version', b.subarray(0, Math.min(b.length, 2048)));
+  save('kex-client', b);
+  save('version', b.subarray(0, Math.min(b.length, 2048)));
 }
 for (const b of [sshBytes, dbclientBytes]) {
-  saveEntry('kex-server', b);
-  saveEntry('version', b.subarray(0, Math.min(b.length, 2048)));
+  save('kex-server', b);
+  save('version', b.subarray(0, Math.min(b.length, 2048)));
 }

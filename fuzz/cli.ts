@@ -94,7 +94,9 @@ const coverage = new CoverageFeedback();
 coverage.start();
 const { TARGETS, TARGET_NAMES } = await import('./targets/index.js');
 const { execute, fuzz, minimizeCorpus } = await import('./engine.js');
-const { loadCorpus, replaceCorpus, saveCrash, saveEntry } = await import('./corpus.js');
+const { loadCaptured, loadCorpus, replaceCorpus, saveCrash, saveEntry } = await import(
+  './corpus.js'
+);
 coverage.survey();
 
 type Name = (typeof TARGET_NAMES)[number];
@@ -154,7 +156,7 @@ if (values.report) {
     const target = TARGETS[name];
     coverage.forgetSeen();
     const committed = loadCorpus(name);
-    for (const input of [...target.seeds(), ...committed]) {
+    for (const input of [...target.seeds(), ...loadCaptured(name), ...committed]) {
       coverage.addFeatures(execute(target, input, coverage, 1e9).features);
     }
     const { blocks, functions } = coverage.covered();
@@ -201,7 +203,8 @@ for (const name of names) {
   const committed = loadCorpus(name);
   coverage.forgetSeen();
   if (values.minimize) {
-    const kept = minimizeCorpus(target, target.seeds(), committed, coverage);
+    const baseline = [...target.seeds(), ...loadCaptured(name)];
+    const kept = minimizeCorpus(target, baseline, committed, coverage);
     replaceCorpus(name, kept);
     console.log(`${name}: corpus minimised from ${committed.length} to ${kept.length} entries`);
     continue;
@@ -214,7 +217,7 @@ for (const name of names) {
     timeMs: Number(values.time) * 1000,
     timeBudgetMs: Number(values.budget),
     batchSize: Number(values.batch),
-    corpus: [...target.seeds(), ...committed],
+    corpus: [...target.seeds(), ...loadCaptured(name), ...committed],
     onExecute: beforeExecute,
     onProgress: (execs, size, features) =>
       console.log(`  ${name}: ${execs} execs, corpus ${size}, ${features} features`),

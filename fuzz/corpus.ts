@@ -1,8 +1,9 @@
 /**
  * @module
  * The corpus and crash directories: fuzz/corpus/<target>/ holds one input per file, named by
- * its SHA-256; fuzz/crashes/<target>/ holds crashing inputs beside a note with the violation
- * and the command that reproduces it.
+ * its SHA-256 (what the fuzzer found, minimised); fuzz/seeds/<target>/ holds transcripts
+ * captured from real peers (never minimised away); fuzz/crashes/<target>/ holds crashing
+ * inputs beside a note with the violation and the command that reproduces it.
  */
 
 import { createHash } from 'node:crypto';
@@ -19,6 +20,11 @@ export function corpusDir(target: string): string {
   return join(FUZZ_DIR, 'corpus', target);
 }
 
+/** The directory of a target's captured seeds. */
+export function seedDir(target: string): string {
+  return join(FUZZ_DIR, 'seeds', target);
+}
+
 /** The crash directory of a target. */
 export function crashDir(target: string): string {
   return join(FUZZ_DIR, 'crashes', target);
@@ -31,7 +37,15 @@ export function entryName(input: Uint8Array): string {
 
 /** Loads a target's corpus, in file-name order (stable across machines). */
 export function loadCorpus(target: string): Uint8Array[] {
-  const dir = corpusDir(target);
+  return loadDir(corpusDir(target));
+}
+
+/** Loads a target's seeds captured from real peers. */
+export function loadCaptured(target: string): Uint8Array[] {
+  return loadDir(seedDir(target));
+}
+
+function loadDir(dir: string): Uint8Array[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => /^[0-9a-f]{16}$/.test(f))
@@ -39,9 +53,8 @@ export function loadCorpus(target: string): Uint8Array[] {
     .map((f) => new Uint8Array(readFileSync(join(dir, f))));
 }
 
-/** Writes one corpus entry; returns its file name. */
-export function saveEntry(target: string, input: Uint8Array): string {
-  const dir = corpusDir(target);
+/** Writes one corpus entry (or, with `dir`, a file elsewhere); returns its file name. */
+export function saveEntry(target: string, input: Uint8Array, dir = corpusDir(target)): string {
   mkdirSync(dir, { recursive: true });
   const name = entryName(input);
   writeFileSync(join(dir, name), input);

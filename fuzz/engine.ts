@@ -234,16 +234,18 @@ export function fuzz(options: FuzzOptions): FuzzResult {
 }
 
 /**
- * Keeps the smallest set of entries that reaches the features `baseline` (the fresh seeds,
- * not stored) does not: entries up to `maxEntryBytes` are replayed smallest first and kept
- * when they add a feature (libFuzzer's merge does the same). Crashing entries are dropped.
+ * Keeps the smallest set of entries that reaches the blocks `baseline` (the fresh seeds, not
+ * stored) does not: entries up to `maxEntryBytes` are replayed smallest first and kept when
+ * they add a block (libFuzzer's merge does the same, on features). Hit-count buckets are
+ * left out, which keeps the committed corpus small; the fuzzer finds them again quickly.
+ * Crashing entries are dropped.
  */
 export function minimizeCorpus(
   target: FuzzTarget,
   baseline: readonly Uint8Array[],
   entries: readonly Uint8Array[],
   coverage: CoverageFeedback,
-  maxEntryBytes = 8192,
+  maxEntryBytes = 4096,
 ): Uint8Array[] {
   const seen = new Set<number>();
   const adds = (input: Uint8Array): boolean => {
@@ -251,8 +253,9 @@ export function minimizeCorpus(
     if (run.violation) return false;
     let added = false;
     for (const f of run.features) {
-      if (!seen.has(f)) {
-        seen.add(f);
+      const block = Math.floor(f / 8);
+      if (!seen.has(block)) {
+        seen.add(block);
         added = true;
       }
     }

@@ -16,7 +16,7 @@ const coverage = new CoverageFeedback();
 coverage.start();
 const { TARGET_NAMES, TARGETS } = await import('../../fuzz/targets/index.js');
 const { fuzz } = await import('../../fuzz/engine.js');
-const { loadCorpus } = await import('../../fuzz/corpus.js');
+const { loadCaptured, loadCorpus } = await import('../../fuzz/corpus.js');
 
 beforeAll(() => coverage.survey());
 afterAll(() => coverage.stop());
@@ -32,9 +32,13 @@ describe('coverage-guided fuzzing', () => {
         seed: SEED,
         timeMs: SECONDS * 1000,
         timeBudgetMs: 10_000,
-        corpus: [...target.seeds(), ...loadCorpus(name)],
+        corpus: [...target.seeds(), ...loadCaptured(name), ...loadCorpus(name)],
         replay: 'batch',
       });
+      console.log(
+        `${name}: ${result.replayed} replayed, ${result.execs} mutated executions ` +
+          `(${result.execsPerSecond.toFixed(0)}/s), +${result.newEntries} new entries`,
+      );
       const report = result.crashes.map(
         (c) => `${c.violation.message}\ninput ${Buffer.from(c.input).toString('hex')}`,
       );

@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { loadCorpus } from '../../fuzz/corpus.js';
+import { loadCaptured, loadCorpus } from '../../fuzz/corpus.js';
 import { execute } from '../../fuzz/engine.js';
 import { TARGET_NAMES, TARGETS } from '../../fuzz/targets/index.js';
 
@@ -15,7 +15,7 @@ describe('the committed fuzz corpus', () => {
   for (const name of TARGET_NAMES) {
     it(`replays the ${name} corpus and seeds without a contract violation`, () => {
       const target = TARGETS[name];
-      const seeds = target.seeds();
+      const seeds = [...target.seeds(), ...loadCaptured(name)];
       const corpus = loadCorpus(name);
       expect(seeds.length).toBeGreaterThan(0);
       const failures: string[] = [];
