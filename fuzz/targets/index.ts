@@ -3,13 +3,9 @@
  * Every fuzz target by name.
  */
 
+import { authClientTarget, authServerTarget } from './auth.js';
+import { channelsClientTarget, channelsServerTarget } from './channels.js';
 import { kexClientTarget, kexServerTarget, versionTarget } from './plain.js';
-import {
-  authClientTarget,
-  authServerTarget,
-  channelsClientTarget,
-  channelsServerTarget,
-} from './sealed.js';
 import type { FuzzTarget, TargetName } from './types.js';
 
 export { type FuzzTarget, TARGET_NAMES, type TargetName } from './types.js';

@@ -1,57 +1,32 @@
 /**
  * @module
- * The encrypted targets: user authentication and the connection protocol with a channel
- * open. Mutating ciphertext would only test the MAC check, so the inputs are payloads: a real
- * peer session, driven to the phase with seeded randomness, seals each payload with its own
- * keys and sequence numbers, and the session under test reads the sealed packets.
+ * The machinery of the encrypted targets. Mutating ciphertext would only test the MAC check,
+ * so their inputs are payloads: a real peer session, driven to the phase with seeded
+ * randomness, seals each payload with its own keys and sequence numbers, and the session
+ * under test reads the sealed packets.
  */
 
 import {
   type Channel,
   type ClientAuthConfig,
-  channelClose,
-  channelEof,
-  channelOpenDirectTcpip,
   channelOpenSession,
-  channelRequest,
-  channelRequestEnv,
   channelRequestExec,
   channelRequestPty,
-  channelRequestShell,
-  channelRequestSubsystem,
-  channelSendEow,
-  channelSendExitSignal,
-  channelSendExitStatus,
-  channelSignal,
-  channelWindowChange,
   channelWrite,
-  channelWriteExtended,
   type SessionEvent,
   SSH_MSG,
-  sessionAuthenticate,
-  sessionForwardTcpip,
-  sessionGlobalRequest,
-  sessionNoMoreSessions,
-  sessionOpenForwardedTcpip,
 } from '../../src/index.js';
 import { engineOf } from '../../src/session.js';
 import { type Boundaries, decodePayloads, encodePayloads } from '../framing.js';
-import { Monitored } from '../monitor.js';
-import {
-  clientAuth,
-  clientConfig,
-  PASSWORD,
-  relay,
-  serverConfig,
-  USER,
-  upToNewKeys,
-} from '../peers.js';
+import type { Monitored } from '../monitor.js';
+import { PASSWORD, relay, USER } from '../peers.js';
 import type { FuzzTarget, TargetName } from './types.js';
 
-const text = (s: string) => new TextEncoder().encode(s);
+/** UTF-8 bytes of a string. */
+export const text = (s: string) => new TextEncoder().encode(s);
 
 /** A session under test, its real peer, and the channels each side holds. */
-interface Scene {
+export interface Scene {
   target: Monitored;
   peer: Monitored;
   readonly peerChannels: Channel[];
@@ -61,7 +36,7 @@ interface Scene {
 }
 
 /** How one encrypted target is set up and how its seeds are played. */
-interface SealedSpec {
+export interface SealedSpec {
   readonly name: TargetName;
   readonly description: string;
   /** Creates both sessions. */
@@ -80,13 +55,13 @@ interface SealedSpec {
   }[];
 }
 
-const QUICK_AUTH: ClientAuthConfig = {
+export const QUICK_AUTH: ClientAuthConfig = {
   username: USER,
   methods: [{ type: 'password', password: PASSWORD }],
 };
 
 /** SSH_MSG_SERVICE_ACCEPT for ssh-userauth (RFC 4253 §10). */
-const SERVICE_ACCEPT = new Uint8Array([
+export const SERVICE_ACCEPT = new Uint8Array([
   SSH_MSG.SERVICE_ACCEPT,
   0,
   0,
@@ -104,7 +79,7 @@ function sshString(bytes: Uint8Array): Uint8Array {
 }
 
 /** A peer's KEXINIT that starts a re-exchange (RFC 4253 §7.1), offering strict kex. */
-const REKEY_KEXINIT = new Uint8Array([
+export const REKEY_KEXINIT = new Uint8Array([
   SSH_MSG.KEXINIT,
   ...new Uint8Array(16).fill(0x5a),
   ...[
@@ -127,16 +102,16 @@ const REKEY_KEXINIT = new Uint8Array([
 ]);
 
 /** A client's KEX_ECDH_INIT with an X25519 public value (RFC 8731 §3). */
-const REKEY_ECDH_INIT = new Uint8Array([
+export const REKEY_ECDH_INIT = new Uint8Array([
   SSH_MSG.KEX_ECDH_INIT,
   ...sshString(new Uint8Array(32).fill(9)),
 ]);
 
 /** NEWKEYS (RFC 4253 §7.3). */
-const NEWKEYS = new Uint8Array([SSH_MSG.NEWKEYS]);
+export const NEWKEYS = new Uint8Array([SSH_MSG.NEWKEYS]);
 
 /** A seed scenario that only replays `payloads` (no recording needed). */
-function fixed(...payloads: Uint8Array[]) {
+export function fixed(...payloads: Uint8Array[]) {
   return { prefix: payloads, play: () => {} };
 }
 
@@ -165,7 +140,7 @@ function recordUpper(target: Monitored): Uint8Array[] {
   return recorded;
 }
 
-function sealedTarget(spec: SealedSpec): FuzzTarget {
+export function sealedTarget(spec: SealedSpec): FuzzTarget {
   return {
     name: spec.name,
     description: spec.description,
@@ -220,7 +195,7 @@ function sealedTarget(spec: SealedSpec): FuzzTarget {
 }
 
 /** Opens a session channel with a pty and a command, as a client application would. */
-function openShellChannel(scene: Scene, side: 'peer' | 'target', monitor: Monitored): void {
+export function openShellChannel(scene: Scene, side: 'peer' | 'target', monitor: Monitored): void {
   const session = side === 'peer' ? scene.peer.session : scene.target.session;
   const list = side === 'peer' ? scene.peerChannels : scene.targetChannels;
   const ch = channelOpenSession(session, {
@@ -238,209 +213,3 @@ function openShellChannel(scene: Scene, side: 'peer' | 'target', monitor: Monito
   });
   list.push(ch);
 }
-
-// ---- user authentication ------------------------------------------------------------------
-
-const authServer = sealedTarget({
-  name: 'auth-server',
-  description:
-    'a server after the key exchange and the service request reads the client’s payloads',
-  create: (scene) => ({
-    target: new Monitored((m) => serverConfig(m)),
-    peer: new Monitored((m) =>
-      clientConfig(m, {
-        onEvent: (e) => scene.onPeerEvent?.(e),
-      }),
-    ),
-  }),
-  drive: (scene) => relay(scene.target, scene.peer),
-  scenarios: [
-    {
-      play: (scene) => {
-        sessionAuthenticate(scene.peer.session, {
-          username: USER,
-          methods: [
-            { type: 'none' },
-            { type: 'password', password: 'wrong' },
-            { type: 'password', password: PASSWORD },
-          ],
-        });
-        scene.onPeerEvent = (e) => {
-          if (e.type === 'authenticated') openShellChannel(scene, 'peer', scene.peer);
-        };
-      },
-    },
-    {
-      play: (scene) =>
-        sessionAuthenticate(scene.peer.session, {
-          username: USER,
-          methods: clientAuth(scene.peer).methods.filter((m) => m.type === 'keyboard-interactive'),
-        }),
-    },
-    {
-      play: (scene) =>
-        sessionAuthenticate(scene.peer.session, {
-          username: USER,
-          methods: clientAuth(scene.peer).methods.filter((m) => m.type === 'publickey'),
-        }),
-    },
-  ],
-});
-
-const authClient = sealedTarget({
-  name: 'auth-client',
-  description:
-    'a client after the key exchange, with its service request sent, reads the server’s payloads',
-  create: () => ({
-    target: new Monitored((m) => clientConfig(m, { auth: clientAuth(m) })),
-    peer: new Monitored((m) => serverConfig(m)),
-  }),
-  // The target's SERVICE_REQUEST never reaches the peer: the fuzzer speaks for the server.
-  drive: (scene) => relay(scene.target, scene.peer, upToNewKeys()),
-  scenarios: [
-    { fromStart: true, prefix: [SERVICE_ACCEPT], play: () => {} },
-    ...(
-      [['password'], ['publickey'], ['keyboard-interactive'], ['password', 'publickey']] as const
-    ).map((methods) => ({
-      fromStart: true,
-      prefix: [SERVICE_ACCEPT],
-      play: (scene: Scene) => {
-        // A server offering other methods: the peer is replaced before any byte moved.
-        scene.peer = new Monitored((m) => serverConfig(m, { authMethods: methods }));
-      },
-    })),
-  ],
-});
-
-// ---- connection protocol with a channel open ----------------------------------------------
-
-const channelsServer = sealedTarget({
-  name: 'channels-server',
-  description:
-    'an authenticated server with a session channel open (pty, exec) reads the client’s payloads',
-  create: (scene) => ({
-    target: new Monitored((m) => serverConfig(m)),
-    peer: new Monitored((m) =>
-      clientConfig(m, {
-        auth: QUICK_AUTH,
-        onEvent: (e) => {
-          if (e.type === 'authenticated') openShellChannel(scene, 'peer', m);
-          scene.onPeerEvent?.(e);
-        },
-      }),
-    ),
-  }),
-  drive: (scene) => relay(scene.target, scene.peer),
-  scenarios: [
-    fixed(REKEY_KEXINIT, REKEY_ECDH_INIT, NEWKEYS),
-    {
-      play: (scene) => {
-        const ch = scene.peerChannels[0]!;
-        channelWrite(ch, text('some input\n'));
-        channelWindowChange(ch, { cols: 132, rows: 43 });
-        channelSignal(ch, 'INT');
-        channelEof(ch);
-        channelClose(ch);
-      },
-    },
-    {
-      play: (scene) => {
-        const session = scene.peer.session;
-        sessionGlobalRequest(session, 'keepalive@openssh.com', true);
-        sessionForwardTcpip(session, '127.0.0.1', 0, () => {});
-        channelOpenDirectTcpip(session, {
-          host: 'db.internal',
-          port: 5432,
-          originatorHost: '127.0.0.1',
-          originatorPort: 50000,
-          onEvent: (event, ch) => {
-            if (event.type === 'open') channelWrite(ch, text('SELECT 1;'));
-          },
-        });
-        sessionNoMoreSessions(session);
-      },
-    },
-    {
-      play: (scene) => {
-        const second = channelOpenSession(scene.peer.session, {
-          onEvent: (event, ch) => {
-            if (event.type !== 'open') return;
-            channelRequestEnv(ch, 'LANG', 'C');
-            channelRequestShell(ch);
-            channelRequestSubsystem(ch, 'sftp');
-            channelRequest(ch, 'auth-agent-req@openssh.com', false);
-            channelWriteExtended(ch, 1, text('stderr?'));
-          },
-        });
-        scene.peerChannels.push(second);
-      },
-    },
-  ],
-});
-
-const channelsClient = sealedTarget({
-  name: 'channels-client',
-  description:
-    'an authenticated client with a session channel open (pty, exec) reads the server’s payloads',
-  create: (scene) => ({
-    target: new Monitored((m) =>
-      clientConfig(m, {
-        auth: QUICK_AUTH,
-        onEvent: (e) => {
-          if (e.type === 'authenticated') openShellChannel(scene, 'target', m);
-        },
-      }),
-    ),
-    peer: new Monitored((m) =>
-      serverConfig(m, {
-        onChannelOpen: (req) => {
-          scene.peerChannels.push(
-            req.accept({
-              onEvent: (event, ch) => {
-                if (event.type === 'request' && event.request.wantReply) event.request.accept();
-                if (event.type === 'data') channelWrite(ch, event.data);
-              },
-            }),
-          );
-        },
-      }),
-    ),
-  }),
-  drive: (scene) => relay(scene.target, scene.peer),
-  scenarios: [
-    fixed(REKEY_KEXINIT),
-    {
-      play: (scene) => {
-        const ch = scene.peerChannels[0]!;
-        channelWrite(ch, text('output line\n'));
-        channelWriteExtended(ch, 1, text('error line\n'));
-        channelSendExitStatus(ch, 3);
-        channelEof(ch);
-        channelClose(ch);
-      },
-    },
-    {
-      play: (scene) => {
-        const ch = scene.peerChannels[0]!;
-        channelSendEow(ch);
-        channelSendExitSignal(ch, { signal: 'TERM', coreDumped: true, message: 'bye' });
-        sessionGlobalRequest(scene.peer.session, 'keepalive@openssh.com', true);
-        sessionGlobalRequest(scene.peer.session, 'hostkeys-00@openssh.com', false);
-        sessionOpenForwardedTcpip(scene.peer.session, {
-          address: '127.0.0.1',
-          port: 8080,
-          originatorHost: '10.0.0.1',
-          originatorPort: 40000,
-          onEvent: () => {},
-        });
-      },
-    },
-  ],
-});
-
-/** User authentication, server side and client side. */
-export const authServerTarget = authServer;
-export const authClientTarget = authClient;
-/** The connection protocol with a channel open, server side and client side. */
-export const channelsServerTarget = channelsServer;
-export const channelsClientTarget = channelsClient;
