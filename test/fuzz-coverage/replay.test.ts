@@ -3,7 +3,7 @@
  * Replays every committed corpus entry and every fresh seed transcript of each fuzz target
  * through the oracle (fuzz/monitor.ts): no exception out of sessionReceive, counts at unit
  * boundaries, -1 forever after the end, close once, no event after the end, no
- * SSH_ERR_INTERNAL, no runaway heap or time.
+ * SSH_ERR_INTERNAL, no runaway heap (time is left to the test timeout: no timing asserts).
  */
 
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ describe('the committed fuzz corpus', () => {
       expect(seeds.length).toBeGreaterThan(0);
       const failures: string[] = [];
       for (const input of [...seeds, ...corpus]) {
-        const run = execute(target, input, undefined, 5000);
+        const run = execute(target, input, undefined, Number.POSITIVE_INFINITY);
         if (run.violation) {
           failures.push(
             `${Buffer.from(input).toString('hex').slice(0, 64)}…: ${run.violation.message}`,
