@@ -148,7 +148,11 @@ export class InputBuffer {
         if (n === 0) break;
         this.#start += n;
       }
-      if (this.#start === this.#end) this.#start = this.#end = 0;
+      if (this.#start === this.#end) {
+        // Everything held was consumed: hold no memory while idle.
+        this.#start = this.#end = 0;
+        this.#buf = NO_BYTES;
+      }
     } finally {
       this.#draining = false;
       const after = this.#onDrained;

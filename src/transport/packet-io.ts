@@ -83,10 +83,12 @@ export class PacketIO {
     const buf = this.#buf;
     if (buf !== undefined && buf.length - this.#used >= need) return;
     // An application that writes again and again inside one call (a `writable` handler that
-    // fills the window) makes batches like the last one: size for that at once, so the call's
-    // output stays one buffer and is not joined by a copy at the end. A wrong guess costs
-    // zeroing the unused rest once; the next batch guesses from this one.
-    const guess = Math.min(this.#lastBatchNeed, BATCH_GUESS_MAX) + MIN_CHUNK;
+    // fills the window) makes batches like the last one: from the second reservation of a call
+    // on, size for that at once, so the call's output stays one buffer and is not joined by a
+    // copy at the end. A lone small write never reserves the last batch's size; a wrong guess
+    // is trimmed when the chunk is retired.
+    const guess =
+      this.#batchNeed > need ? Math.min(this.#lastBatchNeed, BATCH_GUESS_MAX) + MIN_CHUNK : 0;
     this.#room(Math.max(need, guess - this.#batchBytes()));
   }
 
@@ -177,7 +179,7 @@ export class PacketIO {
   /**
    * Moves the filled part of the current chunk to `#filled`. The unused rest is zeroed: the
    * transport gets a view whose underlying memory came unzeroed from the allocator, and none
-   * of it may leak.
+   * of it may leak. A chunk less than half used is copied out exactly instead.
    */
   #retire(): void {
     const buf = this.#buf;
@@ -186,6 +188,12 @@ export class PacketIO {
     this.#buf = undefined;
     this.#used = 0;
     if (used === 0) return;
+    if (used < buf.length / 2 && buf.length > MIN_CHUNK) {
+      // Mostly unused (a guess that did not come true): hand over an exact copy rather than
+      // a view that keeps the whole chunk alive in the transport's queue.
+      this.#filled.push(buf.slice(0, used));
+      return;
+    }
     if (used < buf.length) buf.fill(0, used);
     this.#filled.push(buf.subarray(0, used));
   }

@@ -67,6 +67,35 @@ describe.each(CIPHERS)('PacketIO output with %s %s', (cipher, mac) => {
     expect(whole.subarray(out.byteOffset + out.length).every((b) => b === 0)).toBe(true);
   });
 
+  it('does not hand a small call a view of a large buffer after a large batch', () => {
+    const io = new PacketIO(counterRandom());
+    const sealer = sealerOf();
+    if (sealer) io.useSealer(sealer, false);
+    const big = bytes(seeded(24), 32768);
+    const bigBatch = () => {
+      for (let i = 0; i < 64; i++) {
+        io.reserve(big.length, 1);
+        io.seal(big);
+      }
+      expect(io.takeOutput()!.length).toBeGreaterThan(64 * 32768);
+    };
+    bigBatch();
+    // A lone small write does not reserve the last batch's size.
+    io.seal(bytes(seeded(25), 32));
+    const small = io.takeOutput()!;
+    expect(small.buffer.byteLength).toBeLessThan(4096);
+    // Repeated reservations guess the last batch's size; barely used, the chunk is trimmed.
+    bigBatch();
+    const mid = bytes(seeded(26), 1500);
+    io.reserve(mid.length, 1);
+    io.seal(mid);
+    io.reserve(mid.length, 1); // out of room: sized for a batch like the last (2 MiB)
+    io.seal(mid);
+    const guessed = io.takeOutput()!;
+    expect(guessed.length).toBeGreaterThan(3000);
+    expect(guessed.buffer.byteLength).toBe(guessed.length);
+  });
+
   it('seals exactly as sealPacket does, packet for packet', () => {
     const payload = bytes(seeded(23), 100);
     const io = new PacketIO(counterRandom());
