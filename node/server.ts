@@ -122,7 +122,8 @@ export type ConnectionListener = (connection: ServerConnection) => void;
  * One client connection. Events:
  * - `'authentication'` `(context: AuthContext)` when `authenticate` is not set;
  * - `'ready'` `({username, method})` once logged in;
- * - `'session'` `(accept, reject)`: `accept()` returns a {@link ServerSession};
+ * - `'session'` `(accept, reject)`: `accept()` returns a {@link ServerSession} (a second call
+ *   throws `SSH_ERR_USAGE`);
  * - `'direct-tcpip'` `(accept, reject, {host, port, originatorHost, originatorPort})`:
  *   `accept()` returns a {@link ChannelStream} (ssh -L; connect it yourself);
  * - `'tcpip-forward'` / `'cancel-tcpip-forward'` `(accept(boundPort?), reject,
@@ -204,9 +205,22 @@ export class SshServer extends EventEmitter<SshServerEvents> {
     if (!Array.isArray(options.hostKeys) || options.hostKeys.length === 0) {
       throw new SshError(SSH_ERR.USAGE, 'local', 'hostKeys needs at least one key');
     }
-    this.#hostKeys = options.hostKeys.map((k) =>
-      typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k,
-    );
+    this.#hostKeys = options.hostKeys.map((k, i) => {
+      if (typeof k !== 'string' && !(k instanceof Uint8Array)) return k;
+      try {
+        return parsePrivateKey(k);
+      } catch (e) {
+        throw new SshError(
+          SSH_ERR.USAGE,
+          'local',
+          `hostKeys[${i}]: ${(e as Error).message}`,
+          undefined,
+          {
+            cause: e,
+          },
+        );
+      }
+    });
   }
 
   /** Listens on TCP (`host` default `127.0.0.1`); resolves with the bound address. */
@@ -307,7 +321,9 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       if (connection.listenerCount('session') === 0) return request.reject();
       let answered = false;
       const accept = (): ServerSession => {
-        if (answered) throw new Error('answered already');
+        if (answered) {
+          throw new SshError(SSH_ERR.USAGE, 'local', "'session': this open was answered already");
+        }
         answered = true;
         let served!: ServerSession;
         const stream = new ChannelStream(connection.session, (o) => request.accept(o), {
@@ -378,7 +394,7 @@ function globalRequest(connection: ServerConnection, request: GlobalRequest): vo
 
 /**
  * Makes an SSH server; `handler` is added as a `'connection'` listener. Throws `SSH_ERR_USAGE`
- * without a host key, and the key parser's `TypeError` for a key text it cannot read.
+ * without a host key, and for a key text it cannot read (the parser's error is the `cause`).
  *
  * @example
  * ```ts
