@@ -61,7 +61,8 @@ export interface ConnectOptions {
    */
   readonly verifyHostKey?: HostKeyVerifier;
   /**
-   * An OpenSSH known_hosts file (a path, or {@link KnownHostsVerifierOptions}): a listed key is
+   * An OpenSSH known_hosts file (a path, where a leading `~/` is the home directory, e.g.
+   * `'~/.ssh/known_hosts'`, or {@link KnownHostsVerifierOptions}): a listed key is
    * trusted, a different or `@revoked` key refused, an unlisted host left to `verifyHostKey`
    * (or to `onUnknown`; refused when there is neither) and then remembered in the file.
    */

@@ -5,7 +5,7 @@
  * path, by `$SSH_AUTH_SOCK` and as an open `SshAgent`.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -123,6 +123,24 @@ describe('connect({ knownHosts })', () => {
     // Now listed: the next connection does not ask.
     const again = await connect(base({ knownHosts: path, verifyHostKey: () => false }));
     await again.end();
+  });
+
+  it("takes knownHosts: '~/.ssh/known_hosts' (as in docs/ssh2-compat.md), creating ~/.ssh", async () => {
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const knownHosts = '~/.ssh/known_hosts';
+      const client = await connect(base({ knownHosts, verifyHostKey: () => true }));
+      await client.end();
+      const file = readFileSync(join(home, '.ssh', 'known_hosts'), 'utf8');
+      expect(parseKnownHosts(file).check('127.0.0.1', port, hostKey.publicKeyBlob)).toBe('match');
+      const again = await connect(base({ knownHosts, verifyHostKey: () => false }));
+      await again.end();
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 
   it('needs verifyHostKey or knownHosts', async () => {
