@@ -7,6 +7,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConnectOptions,
@@ -141,6 +142,38 @@ describe('connect({ knownHosts })', () => {
     } finally {
       process.env.HOME = saved;
     }
+  });
+
+  it('needs host with a link, not to look the key up under localhost', async () => {
+    const path = join(dir, 'known_hosts_link');
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const link = { readable: toClient, writable: toServer };
+    await expect(
+      connect({
+        username: USER,
+        knownHosts: path,
+        verifyHostKey: () => true,
+        link,
+        readyTimeout: 500,
+      }),
+    ).rejects.toMatchObject({
+      code: SSH_ERR.USAGE,
+      message: 'knownHosts with a link needs host: the name to look the key up under',
+    });
+    expect(toServer.readableLength).toBe(0);
+    // With host, the key is looked up (and remembered) under it.
+    server.serve({ readable: toServer, writable: toClient });
+    const client = await connect({
+      username: USER,
+      agent: agent.socket,
+      host: 'via-link.test',
+      knownHosts: path,
+      verifyHostKey: () => true,
+      link,
+    });
+    await client.end();
+    expect(parseKnownHosts(readFileSync(path, 'utf8')).lookup('via-link.test')).toHaveLength(1);
   });
 
   it('needs verifyHostKey or knownHosts', async () => {
