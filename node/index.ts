@@ -34,11 +34,13 @@ export {
   DEFAULT_READY_TIMEOUT_MS,
   type SessionTuning,
 } from './connect.js';
-export type {
-  ForwardHandle,
-  LocalForwardOptions,
-  RemoteForwardOptions,
-  SocksForwardOptions,
+export {
+  DEFAULT_SOCKS_HANDSHAKE_MS,
+  DEFAULT_SOCKS_MAX_CONNECTIONS,
+  type ForwardHandle,
+  type LocalForwardOptions,
+  type RemoteForwardOptions,
+  type SocksForwardOptions,
 } from './forward.js';
 export {
   appendKnownHostsLine,
