@@ -64,6 +64,7 @@ export {
   type ConnectionListener,
   createServer,
   DEFAULT_LOGIN_GRACE_MS,
+  DEFAULT_MAX_STARTUPS,
   DEFAULT_SERVER_HANDSHAKE_MS,
   type DirectTcpipInfo,
   ServerConnection,

@@ -67,3 +67,20 @@ export function attachLink(
   }
   return attachStdio(config, { input: link.readable, output: link.writable, ...hooks });
 }
+
+/**
+ * Closes a link that will not be served (internal to the node layer): a `Duplex` or a
+ * {@link StreamPair} is destroyed, a child process's pipes are closed; an adapter was never
+ * called, so there is nothing to close.
+ */
+export function closeLink(link: Link): void {
+  if (typeof link === 'function') return;
+  if (link instanceof Duplex) link.destroy();
+  else if (isChildProcess(link)) {
+    link.stdin?.destroy();
+    link.stdout?.destroy();
+  } else {
+    link.readable.destroy();
+    link.writable.destroy();
+  }
+}
