@@ -64,7 +64,7 @@ export interface AgentCallOptions {
 function checkTimeout(ms: number | undefined, fallback: number): number {
   const v = ms ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw new RangeError('timeoutMs must be a finite number >= 0');
+    throw new SshError(SSH_ERR.USAGE, 'local', 'timeoutMs must be a finite number >= 0');
   return v;
 }
 

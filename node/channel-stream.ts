@@ -98,7 +98,8 @@ export function requestWithReply(
  *   mark, the rest when the consumer reads (`_read`). A slow reader therefore stops the peer
  *   once the window (2 MiB by default) is used up: buffering is bounded by the window.
  * - `stderr`: extended data of type 1, with the same rule. Read it (or `resume()` it) like a
- *   child process's stderr, or the shared window fills and the channel stalls.
+ *   child process's stderr, or the shared window fills and the channel stalls. Destroying it
+ *   drops what it would have received (the window is still given back).
  * - Writing: a write's callback runs only when `channelWrite` accepted all of it; the rest
  *   waits for the channel's `writable` event, so `write()` returns false and `pipe`/`pipeline`
  *   pause while the peer's window is exhausted.
@@ -139,7 +140,14 @@ export class ChannelStream extends Duplex {
     // A channel we accepted is open at once and hears no `open` event.
     this.#opened = hooks.onOpen === undefined;
     internals.set(this, { replies: [] });
-    this.stderr = new Readable({ read: () => this.#release('err') });
+    this.stderr = new Readable({
+      read: () => this.#release('err'),
+      // Destroyed by the application: what it still held back is dropped, and given back.
+      destroy: (error, callback) => {
+        this.#release('err');
+        callback(error);
+      },
+    });
     this.#channel = open({
       manualWindow: true,
       onEvent: (event, channel) => this.#onEvent(event, channel),
@@ -290,7 +298,12 @@ export class ChannelStream extends Duplex {
 
   #deliver(which: 'out' | 'err', data: Uint8Array): void {
     const target = which === 'out' ? this : this.stderr;
-    if (target.destroyed || target.readableEnded) return;
+    if (target.destroyed || target.readableEnded) {
+      // Nobody reads these bytes: drop them but give the window back, or the other side of
+      // the shared window stalls too.
+      if (!this.#channelClosed) channelConsume(this.channel, data.length);
+      return;
+    }
     const more = target.push(Buffer.from(data.buffer, data.byteOffset, data.length));
     if (more && !this.#held[which]) channelConsume(this.channel, data.length);
     else {

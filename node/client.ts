@@ -286,7 +286,10 @@ export class Client extends EventEmitter<ClientEvents> {
     return remoteForward(this, options);
   }
 
-  /** `ssh -D`: a local SOCKS5 server (RFC 1928, CONNECT, no authentication). */
+  /**
+   * `ssh -D`: a local SOCKS5 server (RFC 1928, CONNECT). It does no authentication: bound
+   * beyond loopback it is an open proxy.
+   */
   dynamicForward(options: SocksForwardOptions = {}): Promise<ForwardHandle> {
     return dynamicForward(this, options);
   }

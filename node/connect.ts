@@ -47,7 +47,10 @@ export interface SessionTuning {
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
-  /** TCP host (default `localhost`); also reported to `verifyHostKey`. */
+  /**
+   * TCP host (default `localhost`); also reported to `verifyHostKey`, and the name `knownHosts`
+   * looks the key up under (so required with `link` and `knownHosts`).
+   */
   readonly host?: string;
   /** TCP port (default 22). */
   readonly port?: number;
@@ -61,7 +64,8 @@ export interface ConnectOptions {
    */
   readonly verifyHostKey?: HostKeyVerifier;
   /**
-   * An OpenSSH known_hosts file (a path, or {@link KnownHostsVerifierOptions}): a listed key is
+   * An OpenSSH known_hosts file (a path, where a leading `~/` is the home directory, e.g.
+   * `'~/.ssh/known_hosts'`, or {@link KnownHostsVerifierOptions}): a listed key is
    * trusted, a different or `@revoked` key refused, an unlisted host left to `verifyHostKey`
    * (or to `onUnknown`; refused when there is neither) and then remembered in the file.
    */
@@ -146,6 +150,13 @@ function hostVerifier(options: ConnectOptions): HostKeyVerifier {
       throw new SshError(SSH_ERR.USAGE, 'local', 'verifyHostKey or knownHosts is required');
     }
     return verifyHostKey;
+  }
+  if (options.link !== undefined && options.host === undefined) {
+    throw new SshError(
+      SSH_ERR.USAGE,
+      'local',
+      'knownHosts with a link needs host: the name to look the key up under',
+    );
   }
   const fileOptions = typeof knownHosts === 'string' ? { path: knownHosts } : knownHosts;
   const onUnknown = fileOptions.onUnknown ?? verifyHostKey;

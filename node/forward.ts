@@ -7,7 +7,7 @@
  */
 
 import net from 'node:net';
-import type { SshError } from '../src/index.js';
+import { SSH_ERR, SshError } from '../src/index.js';
 import type { ChannelStream } from './channel-stream.js';
 import type { ConnectionHandler, RemoteListener } from './client.js';
 import {
@@ -64,12 +64,35 @@ export interface RemoteForwardOptions {
   readonly localPort: number;
 }
 
-/** Options of `dynamicForward` (ssh -D localHost:localPort). */
+/** Default time a SOCKS client has to send its greeting and CONNECT request: 10 s. */
+export const DEFAULT_SOCKS_HANDSHAKE_MS = 10_000;
+
+/** Default most SOCKS connections served at once by one `dynamicForward`: 256. */
+export const DEFAULT_SOCKS_MAX_CONNECTIONS = 256;
+
+/** How long a refused SOCKS client may take to close after our reply before it is dropped. */
+const SOCKS_CLOSE_GRACE_MS = 1000;
+
+/**
+ * Options of `dynamicForward` (ssh -D localHost:localPort). The SOCKS server asks for no
+ * authentication: anyone who can reach the port can use the SSH connection to reach anything
+ * the server can, so bind it beyond loopback only on purpose (that is an open proxy).
+ */
 export interface SocksForwardOptions {
   /** Default `127.0.0.1`. */
   readonly localHost?: string;
   /** Default 0: any free port. */
   readonly localPort?: number;
+  /**
+   * Milliseconds a client has from connecting to a complete CONNECT request (default
+   * {@link DEFAULT_SOCKS_HANDSHAKE_MS}; 0 = no limit); a slower one is dropped.
+   */
+  readonly handshakeTimeout?: number;
+  /**
+   * Most connections served at once, joined or still negotiating (default
+   * {@link DEFAULT_SOCKS_MAX_CONNECTIONS}); more are closed as soon as they are accepted.
+   */
+  readonly maxConnections?: number;
 }
 
 /** Joins a socket and a channel stream both ways, half-close included. */
@@ -87,11 +110,15 @@ function splice(socket: net.Socket, stream: ChannelStream): void {
   stream.pipe(socket);
 }
 
-/** A TCP listener that tracks its sockets; closing it drops them. */
+/**
+ * A TCP listener that tracks its sockets; closing it drops them. With `maxConnections`, Node
+ * closes connections beyond it as soon as they are accepted.
+ */
 function listen(
   host: string,
   port: number,
   onSocket: (socket: net.Socket) => void,
+  maxConnections?: number,
 ): Promise<ForwardHandle> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -99,6 +126,7 @@ function listen(
     socket.on('close', () => sockets.delete(socket));
     onSocket(socket);
   });
+  if (maxConnections !== undefined) server.maxConnections = maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -177,34 +205,65 @@ function socksFailure(error: SshError): number {
   return SOCKS_REPLY.GENERAL_FAILURE;
 }
 
-/** ssh -D: a SOCKS5 server whose CONNECT requests become `direct-tcpip` channels. */
-export function dynamicForward(
+function checkCount(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new SshError(SSH_ERR.USAGE, 'local', `${name} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * ssh -D: a SOCKS5 server whose CONNECT requests become `direct-tcpip` channels. It asks for
+ * no authentication: bound beyond loopback it is an open proxy into the server's network.
+ */
+export async function dynamicForward(
   client: Forwarder,
   options: SocksForwardOptions,
 ): Promise<ForwardHandle> {
-  return listen(options.localHost ?? '127.0.0.1', options.localPort ?? 0, (socket) => {
+  const handshakeMs = checkCount(
+    'handshakeTimeout',
+    options.handshakeTimeout ?? DEFAULT_SOCKS_HANDSHAKE_MS,
+    0,
+  );
+  const maxConnections = checkCount(
+    'maxConnections',
+    options.maxConnections ?? DEFAULT_SOCKS_MAX_CONNECTIONS,
+    1,
+  );
+  const onSocket = (socket: net.Socket) => {
     socket.on('error', () => {});
     let held = Buffer.alloc(0);
     let phase: 'greeting' | 'request' | 'connecting' = 'greeting';
-    const fail = (reply: number | undefined) => {
+    const clock =
+      handshakeMs > 0 ? setTimeout(() => socket.destroy(), handshakeMs).unref() : undefined;
+    socket.once('close', () => clearTimeout(clock));
+    // A client that half-closes while negotiating will never send its request: free its slot.
+    socket.once('end', () => {
+      if (phase !== 'connecting') socket.destroy();
+    });
+    /** Stops reading; sends `reply` and half-closes (dropped if not closed soon), or drops. */
+    const finish = (reply: Uint8Array | undefined) => {
       phase = 'connecting';
+      clearTimeout(clock);
       socket.off('data', onData);
-      if (reply !== undefined) socket.end(socksReply(reply));
-      else socket.destroy();
+      if (reply === undefined) return void socket.destroy();
+      // Destroying now could lose the reply (a write still queued is cancelled, and bytes
+      // arriving at a closed socket reset the connection): end, and let the client close.
+      socket.end(reply);
+      socket.resume();
+      const grace = setTimeout(() => socket.destroy(), SOCKS_CLOSE_GRACE_MS).unref();
+      socket.once('close', () => clearTimeout(grace));
     };
     const onData = (chunk: Buffer) => {
       held = Buffer.concat([held, chunk]);
       if (phase === 'greeting') {
         const g = parseSocksGreeting(held);
         if (g.kind === 'incomplete') {
-          if (held.length >= SOCKS_GREETING_MAX) fail(undefined);
+          if (held.length >= SOCKS_GREETING_MAX) finish(undefined);
           return;
         }
-        if (g.kind === 'error') return fail(undefined);
-        if (!g.value.noAuth) {
-          socket.end(Uint8Array.of(5, 0xff));
-          return fail(undefined);
-        }
+        if (g.kind === 'error') return finish(undefined);
+        if (!g.value.noAuth) return finish(Uint8Array.of(5, 0xff));
         socket.write(Uint8Array.of(5, 0));
         held = held.subarray(g.length);
         phase = 'request';
@@ -212,11 +271,14 @@ export function dynamicForward(
       if (phase !== 'request') return;
       const r = parseSocksRequest(held);
       if (r.kind === 'incomplete') {
-        if (held.length >= SOCKS_REQUEST_MAX) fail(SOCKS_REPLY.GENERAL_FAILURE);
+        if (held.length >= SOCKS_REQUEST_MAX) finish(socksReply(SOCKS_REPLY.GENERAL_FAILURE));
         return;
       }
-      if (r.kind === 'error') return fail(r.reply);
+      if (r.kind === 'error') {
+        return finish(r.reply === undefined ? undefined : socksReply(r.reply));
+      }
       phase = 'connecting';
+      clearTimeout(clock);
       socket.off('data', onData);
       socket.pause();
       const rest = held.subarray(r.length);
@@ -233,9 +295,10 @@ export function dynamicForward(
             if (rest.length > 0) socket.unshift(rest);
             splice(socket, stream);
           },
-          (error: SshError) => socket.end(socksReply(socksFailure(error))),
+          (error: SshError) => finish(socksReply(socksFailure(error))),
         );
     };
     socket.on('data', onData);
-  });
+  };
+  return listen(options.localHost ?? '127.0.0.1', options.localPort ?? 0, onSocket, maxConnections);
 }

@@ -34,11 +34,13 @@ export {
   DEFAULT_READY_TIMEOUT_MS,
   type SessionTuning,
 } from './connect.js';
-export type {
-  ForwardHandle,
-  LocalForwardOptions,
-  RemoteForwardOptions,
-  SocksForwardOptions,
+export {
+  DEFAULT_SOCKS_HANDSHAKE_MS,
+  DEFAULT_SOCKS_MAX_CONNECTIONS,
+  type ForwardHandle,
+  type LocalForwardOptions,
+  type RemoteForwardOptions,
+  type SocksForwardOptions,
 } from './forward.js';
 export {
   appendKnownHostsLine,
@@ -62,6 +64,7 @@ export {
   type ConnectionListener,
   createServer,
   DEFAULT_LOGIN_GRACE_MS,
+  DEFAULT_MAX_STARTUPS,
   DEFAULT_SERVER_HANDSHAKE_MS,
   type DirectTcpipInfo,
   ServerConnection,

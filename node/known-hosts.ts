@@ -6,7 +6,9 @@
  * never match a plain key.
  */
 
-import { appendFile, open, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { type HostKeyRequest, SSH_ERR, SshError } from '../src/index.js';
 import { SshReader } from '../src/wire/reader.js';
 import {
@@ -134,6 +136,11 @@ function parseLine(text: string, line: number): KnownHostsEntry | string {
     keyBlob,
     comment: rest.join(' '),
   };
+}
+
+/** A path with a leading `~/` made absolute under the home directory (`os.homedir()`), as ssh does. */
+function expandHome(path: string): string {
+  return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
 /** Checks a host name for a line we write: no pattern characters, no spaces, not empty. */
@@ -295,14 +302,15 @@ export function parseKnownHosts(text: string): KnownHosts {
 }
 
 /**
- * Reads and parses a known_hosts file; a file that does not exist reads as empty. Rejects
- * with `SSH_ERR_LIMIT_EXCEEDED` for a file over `KNOWN_HOSTS_LIMITS.FILE_BYTES_MAX` (checked
- * while reading: a device or a growing file is not read past it).
+ * Reads and parses a known_hosts file; a leading `~/` is the home directory, and a file that
+ * does not exist reads as empty. Rejects with `SSH_ERR_LIMIT_EXCEEDED` for a file over
+ * `KNOWN_HOSTS_LIMITS.FILE_BYTES_MAX` (checked while reading: a device or a growing file is
+ * not read past it).
  */
 export async function loadKnownHosts(path: string): Promise<KnownHosts> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, 'r');
+    handle = await open(expandHome(path), 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return parseKnownHosts('');
     throw e;
@@ -326,24 +334,30 @@ export async function loadKnownHosts(path: string): Promise<KnownHosts> {
 }
 
 /**
- * Appends one line to a known_hosts file, creating it with mode 0600 if needed, and starting
- * a new line first if the file does not end with one.
+ * Appends one line to a known_hosts file (a leading `~/` is the home directory), creating it
+ * with mode 0600 and its missing parent directories with mode 0700 (as ssh does for `~/.ssh`)
+ * if needed, and starting a new line first if the file does not end with one.
  */
 export async function appendKnownHostsLine(path: string, line: string): Promise<void> {
   if (/[\r\n]/.test(line)) throw usage('a known_hosts line must not contain a line break');
+  const file = expandHome(path);
   let prefix = '';
   try {
-    const existing = await readFile(path);
+    const existing = await readFile(file);
     if (existing.length > 0 && existing[existing.length - 1] !== 0x0a) prefix = '\n';
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   }
-  await appendFile(path, `${prefix}${line}\n`, { mode: 0o600 });
+  await appendFile(file, `${prefix}${line}\n`, { mode: 0o600 });
 }
 
 /** Options of {@link knownHostsVerifier}. */
 export interface KnownHostsVerifierOptions {
-  /** The known_hosts file, read anew for each verification (a missing file is empty). */
+  /**
+   * The known_hosts file, read anew for each verification (a missing file is empty); a
+   * leading `~/` is the home directory (`os.homedir()`), so `'~/.ssh/known_hosts'` works.
+   */
   readonly path: string;
   /**
    * Asked about a host the file does not name (trust on first use). Without it, unknown

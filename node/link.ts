@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { Duplex, type Readable, type Writable } from 'node:stream';
-import type { Session, SessionConfig } from '../src/index.js';
+import { type Session, type SessionConfig, SSH_ERR, SshError } from '../src/index.js';
 import { attachStdio, type StreamLinkHooks } from '../transports/ipc.js';
 import { attachSocket } from '../transports/tcp.js';
 
@@ -40,7 +40,10 @@ function isChildProcess(link: object): link is ChildProcess {
   return 'pid' in link && 'stdin' in link && 'stdout' in link && 'kill' in link;
 }
 
-/** Runs a session with `config` over `link` (internal to the node layer). */
+/**
+ * Runs a session with `config` over `link` (internal to the node layer). Throws
+ * `SSH_ERR_USAGE` for a child process without piped stdin and stdout.
+ */
 export function attachLink(
   link: Link,
   config: SessionConfig<Session>,
@@ -54,9 +57,30 @@ export function attachLink(
   if (link instanceof Duplex) return attachStdio(config, { input: link, output: link, ...hooks });
   if (isChildProcess(link)) {
     if (!link.stdout || !link.stdin) {
-      throw new TypeError('the child process needs piped stdin and stdout');
+      throw new SshError(
+        SSH_ERR.USAGE,
+        'local',
+        "link: the child process needs piped stdin and stdout (spawn with stdio: 'pipe')",
+      );
     }
     return attachStdio(config, { input: link.stdout, output: link.stdin, ...hooks });
   }
   return attachStdio(config, { input: link.readable, output: link.writable, ...hooks });
+}
+
+/**
+ * Closes a link that will not be served (internal to the node layer): a `Duplex` or a
+ * {@link StreamPair} is destroyed, a child process's pipes are closed; an adapter was never
+ * called, so there is nothing to close.
+ */
+export function closeLink(link: Link): void {
+  if (typeof link === 'function') return;
+  if (link instanceof Duplex) link.destroy();
+  else if (isChildProcess(link)) {
+    link.stdin?.destroy();
+    link.stdout?.destroy();
+  } else {
+    link.readable.destroy();
+    link.writable.destroy();
+  }
 }

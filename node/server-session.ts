@@ -6,7 +6,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import type { ChannelRequest, ParsedChannelRequest } from '../src/index.js';
+import { type ChannelRequest, type ParsedChannelRequest, SSH_ERR, SshError } from '../src/index.js';
 import type { ChannelStream } from './channel-stream.js';
 
 /** Grants a request that wants an answer. */
@@ -44,12 +44,15 @@ export interface ServerSessionEvents {
  * like the `ssh2` package: `'pty'` ({@link PtyInfo}), `'env'` (`{name, value}`), `'exec'`
  * (`{command}`), `'shell'` (`{}`), `'subsystem'` (`{name}`); and `(info)` only:
  * `'window-change'` (`{cols, rows, width, height}`), `'signal'` (`{name}`). A request with no
- * listener is refused. Only the first `exec`/`shell`/`subsystem` can be granted (RFC 4254
- * §6.5); its `accept()` returns the stream. `'close'` when the channel closed.
+ * listener is refused. Only one `exec`/`shell`/`subsystem` can be granted (RFC 4254 §6.5):
+ * while one waits for its answer, or once one was accepted, further ones are refused at once
+ * (one refused by `reject()` leaves room for the next). Its `accept()` returns the stream.
+ * `'close'` when the channel closed.
  */
 export class ServerSession extends EventEmitter<ServerSessionEvents> {
   readonly #stream: ChannelStream;
-  #started = false;
+  /** `pending` from dispatching an exec/shell/subsystem until its answer; `started` once accepted. */
+  #start: 'none' | 'pending' | 'started' = 'none';
 
   /** @internal Made by the server for each accepted session channel. */
   constructor(stream: ChannelStream) {
@@ -92,12 +95,21 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       case 'exec':
       case 'shell':
       case 'subsystem': {
-        if (this.#started || this.listenerCount(parsed.type) === 0) return refuse();
+        if (this.#start !== 'none' || this.listenerCount(parsed.type) === 0) return refuse();
+        this.#start = 'pending';
         let answered = false;
         const accept: AcceptStreamFn = () => {
           if (!answered) {
             answered = true;
-            this.#started = true;
+            if (this.#start === 'started') {
+              refuse();
+              throw new SshError(
+                SSH_ERR.USAGE,
+                'local',
+                `${parsed.type}: this session channel already started a command`,
+              );
+            }
+            this.#start = 'started';
             request.accept();
           }
           return this.#stream;
@@ -105,6 +117,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
         const reject: RejectFn = () => {
           if (answered) return;
           answered = true;
+          if (this.#start === 'pending') this.#start = 'none';
           refuse();
         };
         if (parsed.type === 'exec') this.emit('exec', accept, reject, { command: parsed.command });

@@ -27,7 +27,7 @@ import { addTimeouts, type TimeoutKind } from '../transports/timeouts.js';
 import { ChannelStream } from './channel-stream.js';
 import type { SessionTuning } from './connect.js';
 import { timeoutError } from './errors.js';
-import { attachLink, type Link } from './link.js';
+import { attachLink, closeLink, type Link } from './link.js';
 import { type AuthContext, authenticate } from './server-auth.js';
 import { type RejectFn, ServerSession } from './server-session.js';
 
@@ -35,6 +35,8 @@ import { type RejectFn, ServerSession } from './server-session.js';
 export const DEFAULT_SERVER_HANDSHAKE_MS = 30_000;
 /** Default time for a client to log in (OpenSSH's `LoginGraceTime`): 120 s. */
 export const DEFAULT_LOGIN_GRACE_MS = 120_000;
+/** Default most connections that have not logged in yet (after OpenSSH's `MaxStartups`): 64. */
+export const DEFAULT_MAX_STARTUPS = 64;
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -59,6 +61,13 @@ export interface ServerOptions {
   readonly handshakeTimeout?: number;
   /** Default {@link DEFAULT_LOGIN_GRACE_MS}; 0 = none. */
   readonly loginGraceTime?: number;
+  /**
+   * Most connections that have not logged in yet (default {@link DEFAULT_MAX_STARTUPS}; 0 =
+   * no limit), like OpenSSH's `MaxStartups`: a connection beyond it is closed at once, before
+   * the SSH version line, and its {@link ServerConnection} only emits `'close'` with
+   * `SSH_ERR_LIMIT_EXCEEDED` (no `'connection'` event).
+   */
+  readonly maxStartups?: number;
   /** Drop a client silent for this many ms (default 0 = never). */
   readonly idleTimeout?: number;
   /** Send `keepalive@openssh.com` every this many ms once logged in (default 0 = off). */
@@ -122,7 +131,8 @@ export type ConnectionListener = (connection: ServerConnection) => void;
  * One client connection. Events:
  * - `'authentication'` `(context: AuthContext)` when `authenticate` is not set;
  * - `'ready'` `({username, method})` once logged in;
- * - `'session'` `(accept, reject)`: `accept()` returns a {@link ServerSession};
+ * - `'session'` `(accept, reject)`: `accept()` returns a {@link ServerSession} (a second call
+ *   throws `SSH_ERR_USAGE`);
  * - `'direct-tcpip'` `(accept, reject, {host, port, originatorHost, originatorPort})`:
  *   `accept()` returns a {@link ChannelStream} (ssh -L; connect it yourself);
  * - `'tcpip-forward'` / `'cancel-tcpip-forward'` `(accept(boundPort?), reject,
@@ -195,6 +205,9 @@ export class SshServer extends EventEmitter<SshServerEvents> {
   readonly #options: ServerOptions;
   readonly #hostKeys: readonly PrivateKey[];
   readonly #connections = new Set<ServerConnection>();
+  readonly #maxStartups: number;
+  /** Connections served that have not logged in yet. */
+  #startups = 0;
   #tcp: net.Server | undefined;
 
   /** @internal Made by {@link createServer}. */
@@ -204,9 +217,27 @@ export class SshServer extends EventEmitter<SshServerEvents> {
     if (!Array.isArray(options.hostKeys) || options.hostKeys.length === 0) {
       throw new SshError(SSH_ERR.USAGE, 'local', 'hostKeys needs at least one key');
     }
-    this.#hostKeys = options.hostKeys.map((k) =>
-      typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k,
-    );
+    const maxStartups = options.maxStartups ?? DEFAULT_MAX_STARTUPS;
+    if (!Number.isInteger(maxStartups) || maxStartups < 0) {
+      throw new SshError(SSH_ERR.USAGE, 'local', 'maxStartups must be an integer >= 0');
+    }
+    this.#maxStartups = maxStartups;
+    this.#hostKeys = options.hostKeys.map((k, i) => {
+      if (typeof k !== 'string' && !(k instanceof Uint8Array)) return k;
+      try {
+        return parsePrivateKey(k);
+      } catch (e) {
+        throw new SshError(
+          SSH_ERR.USAGE,
+          'local',
+          `hostKeys[${i}]: ${(e as Error).message}`,
+          undefined,
+          {
+            cause: e,
+          },
+        );
+      }
+    });
   }
 
   /** Listens on TCP (`host` default `127.0.0.1`); resolves with the bound address. */
@@ -235,10 +266,32 @@ export class SshServer extends EventEmitter<SshServerEvents> {
     });
   }
 
-  /** Runs one server connection over `link`. */
+  /**
+   * Runs one server connection over `link`. With `maxStartups` connections already waiting to
+   * log in, the link is closed instead (an adapter is not called) and the returned connection
+   * emits only `'close'` with `SSH_ERR_LIMIT_EXCEEDED`.
+   */
   serve(link: Link): ServerConnection {
     const options = this.#options;
     const connection = new ServerConnection();
+    if (this.#maxStartups > 0 && this.#startups >= this.#maxStartups) {
+      closeLink(link);
+      const error = new SshError(
+        SSH_ERR.LIMIT_EXCEEDED,
+        'local',
+        `maxStartups: ${this.#maxStartups} connections have not logged in yet`,
+      );
+      process.nextTick(() => connection.emit('close', error));
+      return connection;
+    }
+    this.#startups++;
+    let starting = true;
+    /** The connection logged in or closed: it no longer counts against `maxStartups`. */
+    const started = () => {
+      if (!starting) return;
+      starting = false;
+      this.#startups--;
+    };
     let expired: TimeoutKind | undefined;
     const config: ServerConfig<Session> = {
       role: 'server',
@@ -257,9 +310,11 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       onEvent: (event, session) => {
         connection.bind(session);
         if (event.type === 'authenticated') {
+          started();
           connection.username = event.username;
           connection.emit('ready', { username: event.username, method: event.method });
         } else if (event.type === 'closed') {
+          started();
           this.#connections.delete(connection);
           const error = sessionLastError(session) ?? (expired ? timeoutError(expired) : undefined);
           connection.emit('close', error);
@@ -288,7 +343,15 @@ export class SshServer extends EventEmitter<SshServerEvents> {
     );
     this.#connections.add(connection);
     this.emit('connection', connection);
-    const session = attachLink(link, timeouts.config, { onActivity: timeouts.noteActivity });
+    let session: Session;
+    try {
+      session = attachLink(link, timeouts.config, { onActivity: timeouts.noteActivity });
+    } catch (e) {
+      timeouts.cancel();
+      started();
+      this.#connections.delete(connection);
+      throw e;
+    }
     connection.bind(session);
     timeouts.attach(session);
     return connection;
@@ -307,7 +370,9 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       if (connection.listenerCount('session') === 0) return request.reject();
       let answered = false;
       const accept = (): ServerSession => {
-        if (answered) throw new Error('answered already');
+        if (answered) {
+          throw new SshError(SSH_ERR.USAGE, 'local', "'session': this open was answered already");
+        }
         answered = true;
         let served!: ServerSession;
         const stream = new ChannelStream(connection.session, (o) => request.accept(o), {
@@ -378,7 +443,7 @@ function globalRequest(connection: ServerConnection, request: GlobalRequest): vo
 
 /**
  * Makes an SSH server; `handler` is added as a `'connection'` listener. Throws `SSH_ERR_USAGE`
- * without a host key, and the key parser's `TypeError` for a key text it cannot read.
+ * without a host key, and for a key text it cannot read (the parser's error is the `cause`).
  *
  * @example
  * ```ts

@@ -6,7 +6,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -337,6 +337,37 @@ describe('knownHostsVerifier', () => {
     const verify = knownHostsVerifier({ path, remember: false, onUnknown: () => true });
     expect(await verify(info('y.test', 22, keys.a))).toBe(true);
     expect((await loadKnownHosts(path)).entries).toEqual([]);
+  });
+
+  it('expands a leading ~/ and creates the missing directory (0700) as ssh does for ~/.ssh', async () => {
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const path = '~/.ssh/known_hosts';
+      const verify = knownHostsVerifier({ path, onUnknown: () => true });
+      expect(await verify(info('home.test', 22, keys.a))).toBe(true);
+      const real = join(home, '.ssh', 'known_hosts');
+      expect(statSync(join(home, '.ssh')).mode & 0o777).toBe(0o700);
+      expect(statSync(real).mode & 0o777).toBe(0o600);
+      expect(await oracle(real, 'home.test', 22)).toEqual([1]);
+      expect((await loadKnownHosts(path)).check('home.test', 22, keys.a)).toBe('match');
+      expect(await knownHostsVerifier({ path })(info('home.test', 22, keys.a))).toBe(true);
+      await appendKnownHostsLine('~/other/known_hosts', knownHostsLine('x.test', 22, keys.b));
+      expect(readFileSync(join(home, 'other', 'known_hosts'), 'utf8')).toContain('x.test ');
+      // Only a leading "~/" is expanded.
+      expect((await loadKnownHosts('~user/known_hosts')).entries).toEqual([]);
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
+  it('appendKnownHostsLine creates missing parent directories', async () => {
+    const path = join(dir, 'new', 'sub', 'known_hosts');
+    await appendKnownHostsLine(path, knownHostsLine('p.test', 22, keys.a));
+    expect(statSync(join(dir, 'new', 'sub')).mode & 0o777).toBe(0o700);
+    expect((await loadKnownHosts(path)).check('p.test', 22, keys.a)).toBe('match');
   });
 
   it('appendKnownHostsLine refuses a line break inside the line', async () => {

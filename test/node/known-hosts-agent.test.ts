@@ -5,8 +5,9 @@
  * path, by `$SSH_AUTH_SOCK` and as an open `SshAgent`.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConnectOptions,
@@ -123,6 +124,56 @@ describe('connect({ knownHosts })', () => {
     // Now listed: the next connection does not ask.
     const again = await connect(base({ knownHosts: path, verifyHostKey: () => false }));
     await again.end();
+  });
+
+  it("takes knownHosts: '~/.ssh/known_hosts' (as in docs/ssh2-compat.md), creating ~/.ssh", async () => {
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const knownHosts = '~/.ssh/known_hosts';
+      const client = await connect(base({ knownHosts, verifyHostKey: () => true }));
+      await client.end();
+      const file = readFileSync(join(home, '.ssh', 'known_hosts'), 'utf8');
+      expect(parseKnownHosts(file).check('127.0.0.1', port, hostKey.publicKeyBlob)).toBe('match');
+      const again = await connect(base({ knownHosts, verifyHostKey: () => false }));
+      await again.end();
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
+  it('needs host with a link, not to look the key up under localhost', async () => {
+    const path = join(dir, 'known_hosts_link');
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const link = { readable: toClient, writable: toServer };
+    await expect(
+      connect({
+        username: USER,
+        knownHosts: path,
+        verifyHostKey: () => true,
+        link,
+        readyTimeout: 500,
+      }),
+    ).rejects.toMatchObject({
+      code: SSH_ERR.USAGE,
+      message: 'knownHosts with a link needs host: the name to look the key up under',
+    });
+    expect(toServer.readableLength).toBe(0);
+    // With host, the key is looked up (and remembered) under it.
+    server.serve({ readable: toServer, writable: toClient });
+    const client = await connect({
+      username: USER,
+      agent: agent.socket,
+      host: 'via-link.test',
+      knownHosts: path,
+      verifyHostKey: () => true,
+      link,
+    });
+    await client.end();
+    expect(parseKnownHosts(readFileSync(path, 'utf8')).lookup('via-link.test')).toHaveLength(1);
   });
 
   it('needs verifyHostKey or knownHosts', async () => {

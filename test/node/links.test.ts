@@ -6,7 +6,7 @@
  * keys: a signer answering later, an encrypted key file.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -14,13 +14,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConnectOptions, connect, createServer, type SshServer } from '../../node/index.js';
+import {
+  type ConnectOptions,
+  connect,
+  createServer,
+  type ServerSession,
+  SshAgent,
+  type SshServer,
+} from '../../node/index.js';
 import {
   fingerprintSha256,
   generatePrivateKey,
   parsePrivateKey,
   type Signer,
   SSH_ERR,
+  SshError,
 } from '../../src/index.js';
 import { createMemoryLink } from '../../transports/memory.js';
 import { MiB } from './helpers.js';
@@ -219,5 +227,74 @@ describe('client keys', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('usage errors are SshErrors (SSH_ERR_USAGE)', () => {
+  const usage = (message: RegExp) =>
+    expect.objectContaining({ code: SSH_ERR.USAGE, message: expect.stringMatching(message) });
+
+  it('a host key text the parser cannot read, with the parser error as cause', () => {
+    let error: unknown;
+    try {
+      createServer({ hostKeys: ['not a key'] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SshError);
+    expect(error).toEqual(usage(/^hostKeys\[0\]: /));
+    expect((error as SshError).cause).toBeInstanceOf(Error);
+  });
+
+  it('a child process link without piped stdin and stdout', async () => {
+    const child = spawn('/bin/cat', [], { stdio: 'ignore' });
+    try {
+      await expect(connect({ ...login(), link: child })).rejects.toThrow(SshError);
+      await expect(connect({ ...login(), link: child })).rejects.toEqual(usage(/piped stdin/));
+      expect(() => server.serve(child)).toThrow(usage(/piped stdin/));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("a 'session' accept() called twice", async () => {
+    const errors: unknown[] = [];
+    const twice = createServer(
+      { hostKeys: [generatePrivateKey('ed25519')], authenticate: (c) => c.password === 'pw' },
+      (connection) => {
+        connection.on('session', (accept) => {
+          const session: ServerSession = accept();
+          try {
+            accept();
+          } catch (e) {
+            errors.push(e);
+          }
+          session.on('exec', (ok) => {
+            const stream = ok();
+            stream.sendExit(0);
+            stream.end();
+          });
+        });
+      },
+    );
+    const [a, b] = createMemoryLink({ delivery: 'deferred' });
+    twice.serve((config) => b.create(config));
+    const client = await connect({
+      username: 'u',
+      password: 'pw',
+      verifyHostKey: () => true,
+      link: (config) => a.create(config),
+    });
+    expect((await client.execResult('x')).code).toBe(0);
+    await client.end();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(SshError);
+    expect(errors[0]).toEqual(usage(/answered already/));
+  });
+
+  it('an agent timeoutMs that is not a finite number >= 0', async () => {
+    await expect(SshAgent.connect({ path: '/nonexistent', timeoutMs: -1 })).rejects.toEqual(
+      usage(/timeoutMs/),
+    );
   });
 });

@@ -57,6 +57,23 @@ describe('exec against our own server', () => {
     expect(r.stderr.replaceAll('e', '')).toBe('');
   });
 
+  it('keeps the window open when the application destroyed stderr', async () => {
+    // 3 MB of stderr is more than the 2 MiB window both sides share: dropped stderr bytes must
+    // still be given back, or stdout stalls too.
+    const stream = await client.exec(
+      "head -c 3000000 /dev/zero | tr '\\0' e >&2 & head -c 3000000 /dev/zero | tr '\\0' o; wait",
+    );
+    stream.stderr.destroy();
+    let bytes = 0;
+    stream.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    stream.end();
+    await new Promise((r) => stream.on('close', r));
+    expect(bytes).toBe(3_000_000);
+    expect(stream.exit?.code).toBe(0);
+  }, 15_000);
+
   it('reports the signal that killed the command', async () => {
     const r = await client.execResult('kill -TERM $$');
     expect(r.code).toBeNull();
