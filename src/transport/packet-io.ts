@@ -89,7 +89,18 @@ export class PacketIO {
     // is trimmed when the chunk is retired.
     const guess =
       this.#batchNeed > need ? Math.min(this.#lastBatchNeed, BATCH_GUESS_MAX) + MIN_CHUNK : 0;
-    this.#room(Math.max(need, guess - this.#batchBytes()));
+    const want = Math.max(need, guess - this.#batchBytes());
+    if (guess > 0 && buf !== undefined && this.#filled.length === 0 && want > this.#used) {
+      // The call's first write sized the current chunk to itself; the batch turned out larger.
+      // Move what it holds (one write's packets) into a chunk sized for the whole batch now,
+      // rather than joining every chunk of the batch by a copy when the call ends.
+      const used = this.#used;
+      const next = allocBytes(used + want);
+      next.set(buf.subarray(0, used));
+      this.#buf = next;
+      return;
+    }
+    this.#room(want);
   }
 
   /**
