@@ -1,42 +1,30 @@
 /**
  * @module
  * The session engine behind the three calls: version exchange, the binary packet protocol
- * (RFC 4253 §6) with no input buffering, message dispatch through the phase table, key
- * exchange and rekey, and the one way a session ends (DESIGN.md contract §1–§6).
+ * (RFC 4253 §6) with no input buffering, message dispatch through the phase table, output,
+ * and the one way a session ends (DESIGN.md contract §1–§6). Key exchange and rekey live in
+ * kex-coordinator.ts, the service request and EXT_INFO in service.ts.
  */
 
 import { DISCONNECT_REASON, SSH_MSG } from '../constants.js';
-import type { PacketOpener, PacketSealer } from '../crypto/types.js';
 import { peerError, SSH_ERR, SshError } from '../errors.js';
 import type { UpperLayer } from '../layer.js';
 import { LIMITS } from '../limits.js';
-import type {
-  CloseFn,
-  HostKeyRequest,
-  SendFn,
-  SessionConfig,
-  SessionEvent,
-  SessionState,
-} from '../types.js';
+import type { CloseFn, SendFn, SessionConfig, SessionEvent, SessionState } from '../types.js';
 import { scanIdentificationLine } from './identification.js';
+import { KexCoordinator } from './kex-coordinator.js';
 import type { NegotiatedAlgorithms } from './kexinit.js';
-import { type HostKeyInfo, type KexHost, KeyExchange } from './key-exchange.js';
-import { classify, type PeerPhase } from './message-table.js';
+import { classify } from './message-table.js';
 import {
   decodeDebug,
   decodeDisconnect,
-  decodeExtInfo,
-  decodeService,
   decodeUnimplemented,
   encodeDisconnect,
-  encodeServerExtInfo,
-  encodeService,
   encodeUnimplemented,
 } from './messages.js';
 import { PacketIO } from './packet-io.js';
-import { resolveSettings, type TransportSettings } from './preferences.js';
-
-const USERAUTH_SERVICE = 'ssh-userauth';
+import { resolveSettings } from './preferences.js';
+import { ServicePhase } from './service.js';
 
 /** The engine behind one opaque session handle. */
 export class Transport<H = unknown> {
@@ -45,7 +33,6 @@ export class Transport<H = unknown> {
   readonly #sendFn: SendFn<H>;
   readonly #closeFn: CloseFn<H>;
   readonly #config: SessionConfig<unknown>;
-  readonly #settings: TransportSettings;
   /** The object the application holds (passed back in callbacks). */
   publicHandle: unknown = this;
 
@@ -61,25 +48,10 @@ export class Transport<H = unknown> {
   #preIdLines = 0;
 
   readonly #io: PacketIO;
-
-  #kex: KeyExchange | undefined;
-  #strict = false;
-  #peerFinishedInitialKex = false;
-  #sessionId: Uint8Array | undefined;
-  #hostKeyBlob: Uint8Array | undefined;
-  #algorithms: NegotiatedAlgorithms | undefined;
-  #peerExtensions = new Map<string, Uint8Array>();
-  /** Bytes of names and values in #peerExtensions (LIMITS.EXT_INFO_RETAINED_BYTES_MAX). */
-  #peerExtensionBytes = 0;
-  #serviceStarted = false;
-  #serviceRequested = false;
-  #controlQueue: Uint8Array[] = [];
-  #kexInitSeq = -1;
-  /** Packets and bytes received since the running key exchange started (LIMITS.KEX_GRACE_*). */
-  #kexRecvPackets = 0;
-  #kexRecvBytes = 0;
-  readonly #kexGracePackets: number;
-  readonly #kexGraceBytes: number;
+  /** Key exchange and rekey; `#kx.current` is the running exchange. */
+  readonly #kx: KexCoordinator;
+  /** The service request and the peer's EXT_INFO. */
+  readonly #service: ServicePhase;
   upper: UpperLayer | undefined;
 
   constructor(handle: H, send: SendFn<H>, close: CloseFn<H>, config: SessionConfig<unknown>) {
@@ -88,18 +60,28 @@ export class Transport<H = unknown> {
     this.#closeFn = close;
     this.#config = config;
     this.role = config.role;
-    this.#settings = resolveSettings(config);
-    this.ourId = this.#settings.ourId;
-    this.#io = new PacketIO(this.#settings.random);
-    this.#kexGracePackets = Math.max(this.#settings.rekeyPackets, LIMITS.KEX_GRACE_PACKETS_MIN);
-    this.#kexGraceBytes = Math.max(this.#settings.rekeyBytes, LIMITS.KEX_GRACE_BYTES_MIN);
+    const settings = resolveSettings(config);
+    this.ourId = settings.ourId;
+    this.#io = new PacketIO(settings.random);
+    const self = this;
+    const sendPacket = (payload: Uint8Array) => this.#sendPacket(payload);
+    const hooks = {
+      config,
+      get peerId() {
+        return self.#peerId;
+      },
+      sendPacket,
+      onEstablished: (algorithms: NegotiatedAlgorithms) => this.#onEstablished(algorithms),
+    };
+    this.#kx = new KexCoordinator(this, hooks, this.#io, settings);
+    this.#service = new ServicePhase(this, sendPacket);
   }
 
   /** Sends our identification and first KEXINIT (RFC 4253 §4.2, §7.1). */
   start(): void {
     this.#run(() => {
       this.#io.queueRaw(new TextEncoder().encode(`${this.ourId}\r\n`));
-      this.#startKex(true);
+      this.#kx.start(true);
     });
   }
 
@@ -115,27 +97,28 @@ export class Transport<H = unknown> {
     return this.#peerId;
   }
   get algorithms(): NegotiatedAlgorithms | undefined {
-    return this.#algorithms;
+    return this.#kx.algorithms;
   }
   get sessionId(): Uint8Array | undefined {
-    return this.#sessionId;
+    return this.#kx.sessionId;
   }
   get hostKeyBlob(): Uint8Array | undefined {
-    return this.#hostKeyBlob;
+    return this.#kx.hostKeyBlob;
   }
   get strictKex(): boolean {
-    return this.#strict;
+    return this.#kx.strict;
   }
   get peerExtensions(): ReadonlyMap<string, Uint8Array> {
-    return this.#peerExtensions;
+    return this.#service.extensions;
   }
   /** True when upper-layer messages may be sent now (established, not paused by a kex). */
   get canSendUpper(): boolean {
-    return this.#state === 'established' && (this.#kex === undefined || this.#kex.sentNewKeys);
+    const kex = this.#kx.current;
+    return this.#state === 'established' && (kex === undefined || kex.sentNewKeys);
   }
   /** True while a key exchange is running (initial or later). */
   get kexInProgress(): boolean {
-    return this.#kex !== undefined;
+    return this.#kx.current !== undefined;
   }
 
   // ---- the three calls and commands ------------------------------------------------------
@@ -191,8 +174,8 @@ export class Transport<H = unknown> {
 
   /** Starts a key re-exchange now. Returns false when one is running or the session is not established. */
   rekey(): boolean {
-    if (this.#state !== 'established' || this.#kex) return false;
-    this.#run(() => this.#startKex(false, 'local'));
+    if (this.#state !== 'established' || this.#kx.current) return false;
+    this.#run(() => this.#kx.start(false, 'local'));
     return true;
   }
 
@@ -205,7 +188,7 @@ export class Transport<H = unknown> {
     if (!this.canSendUpper) return false;
     this.#run(() => {
       if (!this.#closeCalled) this.#io.seal(payload, body);
-      this.#maybeRekey();
+      if (this.#state === 'established') this.#kx.maybeRekey();
     });
     return true;
   }
@@ -222,14 +205,15 @@ export class Transport<H = unknown> {
    */
   sendControl(payload: Uint8Array): void {
     if (this.#state === 'closed') return;
-    if (this.canSendUpper && this.#controlQueue.length === 0) {
+    const kx = this.#kx;
+    if (this.canSendUpper && kx.pendingControl === 0) {
       this.#run(() => {
         this.#sendPacket(payload);
-        this.#maybeRekey();
+        if (this.#state === 'established') this.#kx.maybeRekey();
       });
       return;
     }
-    if (this.#controlQueue.length >= LIMITS.PENDING_CONTROL_MESSAGES_MAX) {
+    if (kx.pendingControl >= LIMITS.PENDING_CONTROL_MESSAGES_MAX) {
       this.#run(() => {
         throw new SshError(
           SSH_ERR.LIMIT_EXCEEDED,
@@ -240,7 +224,7 @@ export class Transport<H = unknown> {
       });
       return;
     }
-    this.#controlQueue.push(payload);
+    kx.queueControl(payload);
   }
 
   /** Runs `fn` as the body of an API call whose failures end the session (for the upper layer). */
@@ -336,9 +320,8 @@ export class Transport<H = unknown> {
   /** Marks the session ended; layers above hear it first, then the application's events. */
   #end(err?: SshError, peerDisconnect?: { reason: number; description: string }): void {
     this.#state = 'closed';
-    this.#kex = undefined;
+    this.#kx.reset();
     this.#closeRequested = true;
-    this.#controlQueue = [];
     this.callOut(() => this.upper?.onSessionEnded?.());
     if (peerDisconnect) this.emit({ type: 'disconnected', ...peerDisconnect });
     if (err) this.emit({ type: 'error', error: err });
@@ -377,36 +360,16 @@ export class Transport<H = unknown> {
   #readPacket(bytes: Uint8Array, offset: number): number {
     const packet = this.#io.open(bytes, offset);
     if (!packet) return 0;
-    if (this.#kex) this.#countKexTraffic(packet.consumed);
+    const kx = this.#kx;
+    if (kx.current) kx.countTraffic(packet.consumed);
     this.#dispatch(packet.payload, packet.seq);
-    if (this.#state !== 'closed') this.#maybeRekey();
+    if (this.#state === 'established') kx.maybeRekey();
     return packet.consumed;
-  }
-
-  /**
-   * Bounds what the peer sends while a key exchange runs (LIMITS.KEX_GRACE_*): a peer that
-   * neither answers nor finishes an exchange cannot go on using the old keys without end.
-   */
-  #countKexTraffic(bytes: number): void {
-    this.#kexRecvPackets++;
-    this.#kexRecvBytes += bytes;
-    if (this.#kexRecvPackets > this.#kexGracePackets || this.#kexRecvBytes > this.#kexGraceBytes) {
-      throw peerError(
-        SSH_ERR.LIMIT_EXCEEDED,
-        `the peer sent ${this.#kexRecvPackets} packets (${this.#kexRecvBytes} bytes) during one key exchange`,
-      );
-    }
-  }
-
-  #peerPhase(): PeerPhase {
-    if (!this.#peerFinishedInitialKex) return this.#strict ? 'initial-kex-strict' : 'initial-kex';
-    const kex = this.#kex;
-    return kex?.receivedPeerKexInit && !kex.receivedNewKeys ? 'rekey' : 'open';
   }
 
   #dispatch(payload: Uint8Array, seq: number): void {
     const type = payload[0]!;
-    const phase = this.#peerPhase();
+    const phase = this.#kx.peerPhase();
     switch (classify(phase, type)) {
       case 'forbidden':
         if (phase === 'initial-kex-strict') {
@@ -417,13 +380,13 @@ export class Transport<H = unknown> {
         }
         throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `message ${type} is not allowed now`);
       case 'kex':
-        return this.#onKexMessage(type, payload, seq);
+        return this.#kx.onMessage(type, payload, seq);
       case 'transport':
         return this.#onGenericMessage(type, payload);
       case 'service':
-        return this.#onServiceMessage(type, payload);
+        return this.#service.onMessage(type, payload);
       case 'upper':
-        if (!this.#serviceStarted)
+        if (!this.#service.started)
           throw peerError(
             SSH_ERR.UNEXPECTED_MESSAGE,
             `message ${type} before the ssh-userauth service started`,
@@ -457,7 +420,7 @@ export class Transport<H = unknown> {
         return;
       case SSH_MSG.UNIMPLEMENTED: {
         const sequence = decodeUnimplemented(payload);
-        if (this.#kex && !this.#kex.receivedPeerKexInit && sequence === this.#kexInitSeq) {
+        if (this.#kx.isUnansweredKexInit(sequence)) {
           // A peer that refuses our KEXINIT (sshd does before authentication) would leave
           // the exchange, and our upper-layer traffic, paused forever.
           throw peerError(
@@ -475,168 +438,7 @@ export class Transport<H = unknown> {
     }
   }
 
-  #onServiceMessage(type: number, payload: Uint8Array): void {
-    if (type === SSH_MSG.EXT_INFO) {
-      const extensions = decodeExtInfo(payload);
-      this.#retainExtensions(extensions);
-      this.emit({ type: 'ext-info', extensions });
-      return;
-    }
-    const service = decodeService(payload);
-    if (type === SSH_MSG.SERVICE_REQUEST) {
-      if (this.role !== 'server' || this.#serviceStarted) {
-        throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, 'unexpected SERVICE_REQUEST');
-      }
-      if (service !== USERAUTH_SERVICE) {
-        throw peerError(
-          SSH_ERR.SERVICE_NOT_AVAILABLE,
-          `service ${service} is not available`,
-          DISCONNECT_REASON.SERVICE_NOT_AVAILABLE,
-        );
-      }
-      this.#sendPacket(encodeService(SSH_MSG.SERVICE_ACCEPT, service));
-    } else if (
-      this.role !== 'client' ||
-      !this.#serviceRequested ||
-      this.#serviceStarted ||
-      service !== USERAUTH_SERVICE
-    ) {
-      throw peerError(SSH_ERR.UNEXPECTED_MESSAGE, `unexpected SERVICE_ACCEPT for ${service}`);
-    }
-    this.#serviceStarted = true;
-    this.emit({ type: 'service-accepted', service });
-    this.upper?.onServiceStarted?.();
-  }
-
-  /**
-   * Merges the entries of one EXT_INFO into those kept, bounded across messages by
-   * LIMITS.EXT_INFO_ENTRIES_MAX and LIMITS.EXT_INFO_RETAINED_BYTES_MAX.
-   */
-  #retainExtensions(extensions: ReadonlyMap<string, Uint8Array>): void {
-    const kept = this.#peerExtensions;
-    let count = kept.size;
-    let bytes = this.#peerExtensionBytes;
-    for (const [name, value] of extensions) {
-      const old = kept.get(name);
-      if (old === undefined) count++;
-      else bytes -= name.length + old.length;
-      bytes += name.length + value.length;
-    }
-    if (count > LIMITS.EXT_INFO_ENTRIES_MAX || bytes > LIMITS.EXT_INFO_RETAINED_BYTES_MAX) {
-      throw peerError(
-        SSH_ERR.LIMIT_EXCEEDED,
-        `EXT_INFO messages would keep ${count} extensions of ${bytes} bytes`,
-      );
-    }
-    for (const [name, value] of extensions) kept.set(name, value);
-    this.#peerExtensionBytes = bytes;
-  }
-
   // ---- key exchange -----------------------------------------------------------------------
-
-  #kexHost(): KexHost {
-    const self = this;
-    const isClient = this.role === 'client';
-    return {
-      role: this.role,
-      random: this.#settings.random,
-      get clientId() {
-        return isClient ? self.ourId : self.#peerId!;
-      },
-      get serverId() {
-        return isClient ? self.#peerId! : self.ourId;
-      },
-      lists: this.#settings.lists,
-      hostKeys: this.#settings.hostKeys,
-      get sessionId() {
-        return self.#sessionId;
-      },
-      sendMessage: (payload) => this.#sendPacket(payload),
-      installSealer: (sealer) => this.#installSealer(sealer),
-      installOpener: (opener) => this.#installOpener(opener),
-      requestHostKeyVerdict: (info, answer) => this.#requestHostKeyVerdict(info, answer),
-    };
-  }
-
-  #startKex(initial: boolean, initiator: 'local' | 'peer' = 'local'): void {
-    const kex = new KeyExchange(this.#kexHost(), initial);
-    this.#kex = kex;
-    this.#kexRecvPackets = 0;
-    this.#kexRecvBytes = 0;
-    this.#kexInitSeq = this.#io.sendSeq;
-    this.#sendPacket(kex.ourKexInit);
-    if (!initial) this.emit({ type: 'rekey-started', initiator });
-  }
-
-  #onKexMessage(type: number, payload: Uint8Array, seq: number): void {
-    if (type === SSH_MSG.KEXINIT && this.#kex === undefined) {
-      this.#startKex(false, 'peer');
-    }
-    const kex = this.#kex;
-    if (!kex)
-      throw peerError(
-        SSH_ERR.UNEXPECTED_MESSAGE,
-        `key exchange message ${type} outside a key exchange`,
-      );
-    kex.receive(type, payload);
-    if (type === SSH_MSG.KEXINIT && kex.initial) {
-      this.#strict = kex.peerOffersStrict;
-      // PROTOCOL §1.10: in strict mode the peer's KEXINIT must be its very first packet.
-      if (this.#strict && seq !== 0) {
-        throw peerError(
-          SSH_ERR.STRICT_KEX_VIOLATION,
-          'strict key exchange: KEXINIT was not the first packet',
-        );
-      }
-    }
-    if (kex.done && this.#kex === kex) this.#finishKex(kex);
-  }
-
-  #installSealer(sealer: PacketSealer): void {
-    this.#io.useSealer(sealer, this.#strict);
-    const kex = this.#kex;
-    if (kex?.initial && this.role === 'server' && kex.peerOffersExtInfo)
-      this.#sendPacket(encodeServerExtInfo());
-    if (kex && !kex.initial) {
-      const queued = this.#controlQueue;
-      this.#controlQueue = [];
-      for (const payload of queued) this.#sendPacket(payload);
-      this.emit({ type: 'writable' });
-      this.upper?.onWritable?.();
-    }
-  }
-
-  #installOpener(opener: PacketOpener): void {
-    this.#io.useOpener(opener, this.#strict);
-    if (this.#kex?.initial) this.#peerFinishedInitialKex = true;
-  }
-
-  #requestHostKeyVerdict(info: HostKeyInfo, answer: (ok: boolean, reason?: string) => void): void {
-    if (this.#kex && !this.#kex.initial) {
-      // A later exchange must present the key the application accepted (RFC 4253 §9).
-      if (!sameBytes(info.publicKey, this.#hostKeyBlob!)) {
-        throw new SshError(
-          SSH_ERR.HOST_KEY_CHANGED,
-          'peer',
-          `the server's host key changed during a re-exchange to ${info.fingerprint}`,
-          DISCONNECT_REASON.HOST_KEY_NOT_VERIFIABLE,
-        );
-      }
-      answer(true);
-      return;
-    }
-    if (this.#config.role !== 'client') throw new Error('host key verdict on a server');
-    const onHostKey = this.#config.onHostKey;
-    const request: HostKeyRequest = {
-      algorithm: info.algorithm,
-      keyType: info.keyType,
-      publicKey: info.publicKey.slice(),
-      fingerprint: info.fingerprint,
-      accept: () => this.answer(() => answer(true)),
-      reject: (reason?: string) => this.answer(() => answer(false, reason)),
-    };
-    this.callOut(() => onHostKey(request, this.publicHandle));
-  }
 
   /**
    * Runs the application's answer to a request, now or later: inside a running call it joins
@@ -653,43 +455,17 @@ export class Transport<H = unknown> {
         this.#fail(toSshError(e));
         return;
       }
-      const kex = this.#kex;
-      if (kex?.done) this.#finishKex(kex);
+      this.#kx.finishIfDone();
     };
     if (this.#depth > 0) body();
     else this.#run(body);
   }
 
-  #finishKex(kex: KeyExchange): void {
-    this.#kex = undefined;
-    const algorithms = kex.algorithms!;
-    this.#algorithms = algorithms;
-    if (kex.initial) {
-      this.#sessionId = kex.exchangeHash;
-      this.#hostKeyBlob = kex.hostKeyBlob;
-      this.#state = 'established';
-      this.emit({ type: 'handshake-complete', algorithms });
-      if (this.role === 'client' && this.#state === 'established') {
-        this.#serviceRequested = true;
-        this.#sendPacket(encodeService(SSH_MSG.SERVICE_REQUEST, USERAUTH_SERVICE));
-      }
-    } else {
-      this.emit({ type: 'rekey-complete', algorithms });
-    }
-  }
-
-  #maybeRekey(): void {
-    if (this.#state !== 'established' || this.#kex) return;
-    const io = this.#io;
-    const s = this.#settings;
-    if (
-      io.sentBytes >= s.rekeyBytes ||
-      io.recvBytes >= s.rekeyBytes ||
-      io.sentPackets >= s.rekeyPackets ||
-      io.recvPackets >= s.rekeyPackets
-    ) {
-      this.#startKex(false, 'local');
-    }
+  /** The initial key exchange finished (called by the coordinator). */
+  #onEstablished(algorithms: NegotiatedAlgorithms): void {
+    this.#state = 'established';
+    this.emit({ type: 'handshake-complete', algorithms });
+    if (this.role === 'client' && this.#state === 'established') this.#service.request();
   }
 
   // ---- output -----------------------------------------------------------------------------
@@ -699,12 +475,6 @@ export class Transport<H = unknown> {
     if (this.#closeCalled) return;
     this.#io.seal(payload);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function toSshError(e: unknown): SshError {
