@@ -166,9 +166,11 @@ export function negotiate(client: KexInit, server: KexInit): NegotiatedAlgorithm
 }
 
 /**
- * RFC 4253 §7.1: a guessed first kex packet is wrong when the first kex or host-key algorithm
- * of the guessing side is not the negotiated one; the receiver then ignores that packet.
+ * RFC 4253 §7.1: a guessed first kex packet is right only when both sides prefer the same
+ * kex and host-key algorithms (the first name of each list); otherwise the receiver ignores
+ * it. OpenSSH (`proposals_match`) and dropbear (without kexguess2) apply the same rule; the
+ * negotiated algorithm being the guesser's first choice is not enough.
  */
-export function guessWasWrong(guesser: KexInit, agreed: NegotiatedAlgorithms): boolean {
-  return guesser.kex[0] !== agreed.kex || guesser.hostKey[0] !== agreed.hostKey;
+export function guessWasWrong(guesser: KexInitLists, receiver: KexInitLists): boolean {
+  return guesser.kex[0] !== receiver.kex[0] || guesser.hostKey[0] !== receiver.hostKey[0];
 }

@@ -92,6 +92,8 @@ export class KeyExchange {
   readonly #host: KexHost;
   readonly initial: boolean;
   readonly ourKexInit: Uint8Array;
+  /** What `ourKexInit` says, kept so the peer's KEXINIT is the only one decoded. */
+  readonly #ours: KexInit;
   #peerKexInit: Uint8Array | undefined;
   #step: Step = { name: 'expect-peer-kexinit' };
   #algorithms: NegotiatedAlgorithms | undefined;
@@ -120,6 +122,7 @@ export class KeyExchange {
     }
     const lists = { ...host.lists, kex: [...host.lists.kex, ...markers] };
     this.ourKexInit = encodeKexInit(host.random(16), lists);
+    this.#ours = { ...lists, firstKexPacketFollows: false };
   }
 
   /** The negotiated algorithms, once both KEXINITs are known. */
@@ -172,7 +175,7 @@ export class KeyExchange {
   #onPeerKexInit(payload: Uint8Array): void {
     if (this.#peerKexInit !== undefined) throw unexpected('second KEXINIT in one key exchange');
     const peer = decodeKexInit(payload);
-    const ours = decodeKexInit(this.ourKexInit);
+    const ours = this.#ours;
     this.#peerKexInit = payload.slice();
     if (this.initial) {
       const strictMarker =
@@ -185,7 +188,7 @@ export class KeyExchange {
     const [client, server] = this.#host.role === 'client' ? [ours, peer] : [peer, ours];
     const agreed = negotiate(client, server);
     this.#algorithms = agreed;
-    if (peer.firstKexPacketFollows && guessWasWrong(peer, agreed)) this.#ignoreNextKexPacket = true;
+    if (peer.firstKexPacketFollows && guessWasWrong(peer, ours)) this.#ignoreNextKexPacket = true;
     const alg = kexAlgorithm(agreed.kex);
     if (!alg) throw new Error(`negotiated unknown kex ${agreed.kex}`);
     if (this.#host.role === 'server') {

@@ -345,6 +345,22 @@ describe.concurrent('dbclient against our server (-J proxy program on stdio)', (
     expect(run.peerKexInit?.firstKexPacketFollows).toBe(true);
   });
 
+  it.each([
+    ['kex', { kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] }],
+    ['host key', { hostKey: ['ecdsa-sha2-nistp256', 'ssh-ed25519'] }],
+  ] as const)(
+    "drops the guessed kex packet when our first %s choice differs from dbclient's but dbclient's is agreed",
+    async (_what, server) => {
+      // Negotiation picks dbclient's first choice, yet the guess counts as wrong (RFC 4253 §7.1:
+      // the two sides' preferred algorithms differ), so dbclient sends its kex packet again.
+      // A server that answered the guess would then fail on the second one.
+      const run = await runDbclient({ server });
+      const a = expectAuthFailureAfterServiceAccept(run);
+      expect(run.peerKexInit?.firstKexPacketFollows).toBe(true);
+      expect([a.kex, a.hostKey]).toEqual(['curve25519-sha256', 'ssh-ed25519']);
+    },
+  );
+
   it.each(HOST_KEY)('accepts our pinned %s host key', async (hostKey) => {
     const a = expectAuthFailureAfterServiceAccept(
       await runDbclient({ server: { hostKey: [hostKey] } }),
