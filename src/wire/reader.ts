@@ -15,6 +15,8 @@ function malformed(what: string): SshError {
   return peerError(SSH_ERR.MALFORMED_MESSAGE, `malformed message: ${what}`);
 }
 
+const latin1 = new TextDecoder('latin1');
+
 /**
  * Reads SSH wire types from a byte range. Holds a view on the bytes it was given; strings
  * it returns are sub-views of the same memory (callers that keep them past the message copy).
@@ -93,12 +95,12 @@ export class SshReader {
   /** A string holding US-ASCII text, as used for algorithm and method names. */
   ascii(max?: number): string {
     const b = this.string(max);
-    let s = '';
-    for (const c of b) {
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
       if (c < 0x20 || c > 0x7e) throw malformed('non-printable ASCII in a name');
-      s += String.fromCharCode(c);
     }
-    return s;
+    // Printable ASCII only, so latin1 decodes it exactly (one call, not a string per byte).
+    return latin1.decode(b);
   }
 
   /** name-list: comma-separated ASCII names, none empty (RFC 4251 §5). */

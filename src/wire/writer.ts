@@ -71,9 +71,18 @@ export class SshWriter {
 
   /** string: uint32 length then bytes; a JS string is encoded as UTF-8. */
   string(v: Uint8Array | string): this {
-    const bytes = typeof v === 'string' ? utf8.encode(v) : v;
-    this.uint32(bytes.length);
-    return this.raw(bytes);
+    if (typeof v !== 'string') {
+      this.uint32(v.length);
+      return this.raw(v);
+    }
+    // Encoded straight into the buffer behind a length written afterwards: a UTF-8 string is
+    // at most 3 bytes per UTF-16 unit, and TextEncoder.encode would allocate a copy first.
+    this.#grow(4 + v.length * 3);
+    const start = this.#len + 4;
+    const { written } = utf8.encodeInto(v, this.#buf.subarray(start));
+    this.#view.setUint32(this.#len, written);
+    this.#len = start + written;
+    return this;
   }
 
   /** name-list: names joined with commas. */
