@@ -189,12 +189,16 @@ const NONE_FRAMING = { blockSize: 8, lengthExcludedFromAlignment: false, macLeng
  * ```
  */
 export function createNoneSealer(): PacketSealer {
-  return {
-    ...NONE_FRAMING,
-    sealInto: (_seq, parts, out, offset) => putParts(parts, out, offset) - offset,
-    seal: (_seq, packet) => packet.slice(),
-  };
+  return NONE_SEALER;
 }
+
+/** Stateless, so one object serves every session (made once: not per session). */
+const NONE_SEALER: PacketSealer = Object.freeze({
+  ...NONE_FRAMING,
+  sealInto: (_seq: number, parts: readonly Uint8Array[], out: Uint8Array, offset: number) =>
+    putParts(parts, out, offset) - offset,
+  seal: (_seq: number, packet: Uint8Array) => packet.slice(),
+});
 
 /**
  * The opener of the unencrypted initial state: reads the clear length, returns a copy of
@@ -209,11 +213,13 @@ export function createNoneSealer(): PacketSealer {
  * ```
  */
 export function createNoneOpener(): PacketOpener {
-  return {
-    ...NONE_FRAMING,
-    lengthFieldBytes: 4,
-    peekLength: (_seq, head) =>
-      ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0,
-    open: (_seq, wire) => (wire.length < 4 ? null : wire.slice(4)),
-  };
+  return NONE_OPENER;
 }
+
+const NONE_OPENER: PacketOpener = Object.freeze({
+  ...NONE_FRAMING,
+  lengthFieldBytes: 4,
+  peekLength: (_seq: number, head: Uint8Array) =>
+    ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0,
+  open: (_seq: number, wire: Uint8Array) => (wire.length < 4 ? null : wire.slice(4)),
+});
