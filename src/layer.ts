@@ -53,6 +53,8 @@ export interface UpperLayer {
   handleMessage(type: number, payload: Uint8Array): boolean;
   /** The ssh-userauth service started (server: accepted; client: the server accepted). */
   onServiceStarted?(): void;
+  /** Client: SERVICE_REQUEST for ssh-userauth has just been sent (the reply is on its way). */
+  onServiceRequested?(): void;
   /** Upper-layer messages may be sent again after a key exchange paused them. */
   onWritable?(): void;
   /** The session ended (any cause): close what is open, before the application hears `closed`. */

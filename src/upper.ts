@@ -21,6 +21,8 @@ export class UpperLayers implements UpperLayer {
   readonly #config: SessionConfig<unknown>;
   #auth: ClientAuth | ServerAuth | undefined;
   #serviceStarted = false;
+  /** Client: SERVICE_REQUEST went out; the first request may follow it (ClientAuthConfig.pipeline). */
+  #serviceRequested = false;
   /** The connection layer, once authentication succeeded. */
   connection: Connection | undefined;
 
@@ -38,14 +40,22 @@ export class UpperLayers implements UpperLayer {
   authenticate(auth: ClientAuthConfig): void {
     if (this.#host.role !== 'client') throw usageError('only a client authenticates');
     if (this.#auth || this.connection) throw usageError('authentication already started');
-    this.#auth = new ClientAuth(this.#host, auth, () => this.#authenticated());
-    if (this.#serviceStarted) this.#host.answer(() => (this.#auth as ClientAuth).start());
+    const client = new ClientAuth(this.#host, auth, () => this.#authenticated());
+    this.#auth = client;
+    if (this.#serviceStarted || (this.#serviceRequested && client.canStartEarly()))
+      this.#host.answer(() => client.start());
+  }
+
+  onServiceRequested(): void {
+    this.#serviceRequested = true;
+    if (this.#auth instanceof ClientAuth && this.#auth.canStartEarly()) this.#auth.start();
   }
 
   onServiceStarted(): void {
     this.#serviceStarted = true;
-    if (this.#auth instanceof ClientAuth) this.#auth.start();
-    else if (this.#auth instanceof ServerAuth) this.#auth.start();
+    if (this.#auth instanceof ClientAuth) {
+      if (!this.#auth.started) this.#auth.start();
+    } else if (this.#auth instanceof ServerAuth) this.#auth.start();
   }
 
   #authenticated(): void {

@@ -99,6 +99,8 @@ export class ClientAuth {
   readonly #attempted = new Set<number>();
   /** Methods that succeeded partially (RFC 4252 §5.1); never tried again. */
   readonly #succeeded = new Set<number>();
+  /** Config `pipeline`: the first request may go before SERVICE_ACCEPT. */
+  readonly #pipeline: boolean;
   /** The server's last "authentications that can continue", once known. */
   #serverMethods: readonly string[] | undefined;
 
@@ -107,10 +109,30 @@ export class ClientAuth {
     this.#host = host;
     this.#username = config.username;
     this.#methods = [...config.methods];
+    this.#pipeline = config.pipeline !== false;
     this.#onSuccess = onSuccess;
   }
 
-  /** Sends the first request. Called once the ssh-userauth service started. */
+  /** True once the first request was chosen (start ran). */
+  get started(): boolean {
+    return this.#state.kind !== 'not-started';
+  }
+
+  /**
+   * Whether the first request may leave right behind SERVICE_REQUEST (config `pipeline`): not
+   * when it is an RSA key's, whose signature algorithm depends on the server's EXT_INFO.
+   */
+  canStartEarly(): boolean {
+    if (!this.#pipeline || this.started) return false;
+    const i = this.#nextCandidate();
+    if (i === undefined) return false;
+    const m = this.#methods[i]!;
+    if (m.type !== 'publickey') return true;
+    const blob = 'signer' in m ? m.signer.publicKeyBlob : m.key.publicKeyBlob;
+    return keyTypeOfBlob(blob) !== 'ssh-rsa';
+  }
+
+  /** Sends the first request: once the ssh-userauth service started, or was asked for. */
   start(): void {
     if (this.#state.kind !== 'not-started') throw usageError('authentication already started');
     this.#tryNext();

@@ -36,6 +36,8 @@ export function validateClientConfig(config: ClientAuthConfig): void {
   if (typeof config.username !== 'string') throw usageError('auth.username must be a string');
   if (!Array.isArray(config.methods) || config.methods.length === 0)
     throw usageError('auth.methods must list at least one method');
+  if (config.pipeline !== undefined && typeof config.pipeline !== 'boolean')
+    throw usageError('auth.pipeline must be a boolean');
   for (const m of config.methods as readonly unknown[]) validateMethod(m as ClientAuthMethod);
 }
 

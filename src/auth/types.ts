@@ -50,6 +50,14 @@ export type ServerAuthMethodName = Exclude<AuthMethodName, 'none'>;
 export interface ClientAuthConfig {
   readonly username: string;
   readonly methods: readonly ClientAuthMethod[];
+  /**
+   * Send the first request right behind SERVICE_REQUEST instead of waiting for SERVICE_ACCEPT:
+   * one round trip less per login (default `true`). Servers handle the two in order, so the
+   * request is read after the service started. Not done when the first method is a publickey
+   * with an RSA key, whose signature algorithm waits for the server's EXT_INFO
+   * (server-sig-algs). `false` waits for SERVICE_ACCEPT, as OpenSSH's client does.
+   */
+  readonly pipeline?: boolean;
 }
 
 /**

@@ -39,10 +39,15 @@ export class ServicePhase {
     this.#send = send;
   }
 
-  /** Client: asks for ssh-userauth once the initial key exchange is done. */
+  /**
+   * Client: asks for ssh-userauth once the initial key exchange is done. The upper layer may
+   * send its first authentication request right behind it (ClientAuthConfig.pipeline): the
+   * server reads it after accepting the service.
+   */
   request(): void {
     this.#requested = true;
     this.#send(encodeService(SSH_MSG.SERVICE_REQUEST, USERAUTH_SERVICE));
+    this.#engine.upper?.onServiceRequested?.();
   }
 
   /** Handles SERVICE_REQUEST, SERVICE_ACCEPT and EXT_INFO. */
