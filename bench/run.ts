@@ -143,7 +143,7 @@ if (only.has('floor')) {
   }
   emit();
   emit(
-    'aes-128-gcm: a new cipher object per packet; chacha20-poly1305: the OpenSSH construction with sodium-native (our default provider); aes-128-ctr + hmac-sha256: one streaming CTR per direction and `createHmac` per packet (ssh2 does CTR + HMAC in its C++ binding with a reused HMAC context, so it can exceed this "floor"). The bulk tables below use floors re-measured inside each repeat, next to the runs they divide.',
+    'aes-128-gcm: a new cipher object per packet; chacha20-poly1305: the OpenSSH construction with sodium-native (our default provider); aes-128-ctr + hmac-sha256: one streaming CTR per direction and `createHmac` per packet (ssh2 does CTR + HMAC in its C++ binding with a reused HMAC context, so it can exceed this "floor"). The bulk tables below use floors re-measured inside each repeat, next to the runs they divide. The reference row adds to the GCM floor the one copy node:crypto\'s API forces on any SSH sender (its `update()` returns a fresh buffer, and length, ciphertext and tag must be contiguous in the buffer handed to the transport): the GCM floor\'s row over this row is the most a node:crypto implementation can reach of the floor.',
   );
   emit();
 }
