@@ -114,3 +114,44 @@ export async function runHandshakes(o: HandshakeOptions): Promise<HandshakeResul
     );
   return results;
 }
+
+export interface SlowLinkResult {
+  readonly c: HandshakeCase;
+  readonly delayMs: number;
+  readonly authMs: number[];
+}
+
+/**
+ * Time to authenticated over the Duplex link with `delayMs` of one-way latency (a WAN, a
+ * serial line, a relay): here round trips, not CPU, decide. `count` handshakes per pair,
+ * pairs interleaved.
+ */
+export async function runSlowLinkHandshakes(
+  delayMs: number,
+  count: number,
+): Promise<SlowLinkResult[]> {
+  const combos: [Impl, Impl][] = [
+    ['ours', 'ours'],
+    ['ssh2', 'ssh2'],
+    ['ours', 'ssh2'],
+    ['ssh2', 'ours'],
+  ];
+  const results = combos.map(([client, server]) => ({
+    c: { link: 'duplex' as LinkKind, client, server },
+    delayMs,
+    authMs: [] as number[],
+  }));
+  for (let i = 0; i < count; i++) {
+    for (const r of i % 2 ? [...results].reverse() : results) {
+      const t0 = performance.now();
+      const pair = createPair({ ...r.c, cipher: GCM, delayMs });
+      try {
+        r.authMs.push((await pair.ready) - t0);
+      } finally {
+        pair.close();
+      }
+      await settle();
+    }
+  }
+  return results;
+}

@@ -208,9 +208,17 @@ const DEFAULT_MAC = 'hmac-sha2-256-etm@openssh.com';
  */
 export class LinkEnd extends Duplex {
   peer!: LinkEnd;
+  /** One-way latency: 0 delivers on the next macrotask (setImmediate), else after this many ms. */
+  readonly delayMs: number;
 
-  constructor() {
+  constructor(delayMs = 0) {
     super({ allowHalfOpen: false });
+    this.delayMs = delayMs;
+  }
+
+  #later(fn: () => void): void {
+    if (this.delayMs > 0) setTimeout(fn, this.delayMs);
+    else setImmediate(fn);
   }
 
   override _read(): void {}
@@ -218,7 +226,7 @@ export class LinkEnd extends Duplex {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     const copy = Buffer.from(chunk);
     const peer = this.peer;
-    setImmediate(() => {
+    this.#later(() => {
       if (!peer.destroyed) peer.push(copy);
     });
     cb();
@@ -226,16 +234,17 @@ export class LinkEnd extends Duplex {
 
   override _final(cb: (e?: Error | null) => void): void {
     const peer = this.peer;
-    setImmediate(() => {
+    this.#later(() => {
       if (!peer.destroyed) peer.push(null);
     });
     cb();
   }
 }
 
-export function duplexPair(): [LinkEnd, LinkEnd] {
-  const a = new LinkEnd();
-  const b = new LinkEnd();
+/** Two connected ends; `delayMs` > 0 models a link with that one-way latency (order kept). */
+export function duplexPair(delayMs = 0): [LinkEnd, LinkEnd] {
+  const a = new LinkEnd(delayMs);
+  const b = new LinkEnd(delayMs);
   a.peer = b;
   b.peer = a;
   return [a, b];
@@ -415,6 +424,8 @@ export interface PairOptions {
   readonly server: Impl;
   readonly link: LinkKind;
   readonly cipher: CipherSpec;
+  /** Duplex link only: one-way latency in ms (default: none, setImmediate delivery). */
+  readonly delayMs?: number;
 }
 
 /** Source bytes for every write (content is irrelevant to the cost). */
@@ -444,7 +455,7 @@ export function createPair(o: PairOptions): Pair {
   let serverStream: Duplex | undefined;
   let memClient: ReturnType<typeof createMemoryLink>[0] | undefined;
   if (o.link === 'duplex') {
-    const [a, b] = duplexPair();
+    const [a, b] = duplexPair(o.delayMs ?? 0);
     clientStream = a;
     serverStream = b;
     if (o.server === 'ours') attachStream(b, ourServerConfig());
