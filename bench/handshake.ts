@@ -117,6 +117,8 @@ export async function runHandshakes(o: HandshakeOptions): Promise<HandshakeResul
 
 export interface SlowLinkResult {
   readonly c: HandshakeCase;
+  /** Our client with ClientConfig.kexGuess. */
+  readonly kexGuess: boolean;
   readonly delayMs: number;
   readonly authMs: number[];
 }
@@ -130,21 +132,23 @@ export async function runSlowLinkHandshakes(
   delayMs: number,
   count: number,
 ): Promise<SlowLinkResult[]> {
-  const combos: [Impl, Impl][] = [
-    ['ours', 'ours'],
-    ['ssh2', 'ssh2'],
-    ['ours', 'ssh2'],
-    ['ssh2', 'ours'],
+  const combos: [Impl, Impl, boolean][] = [
+    ['ours', 'ours', false],
+    ['ours', 'ours', true],
+    ['ssh2', 'ssh2', false],
+    ['ours', 'ssh2', false],
+    ['ssh2', 'ours', false],
   ];
-  const results = combos.map(([client, server]) => ({
+  const results = combos.map(([client, server, kexGuess]) => ({
     c: { link: 'duplex' as LinkKind, client, server },
+    kexGuess,
     delayMs,
     authMs: [] as number[],
   }));
   for (let i = 0; i < count; i++) {
     for (const r of i % 2 ? [...results].reverse() : results) {
       const t0 = performance.now();
-      const pair = createPair({ ...r.c, cipher: GCM, delayMs });
+      const pair = createPair({ ...r.c, cipher: GCM, delayMs, kexGuess: r.kexGuess });
       try {
         r.authMs.push((await pair.ready) - t0);
       } finally {

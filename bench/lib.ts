@@ -426,6 +426,8 @@ export interface PairOptions {
   readonly cipher: CipherSpec;
   /** Duplex link only: one-way latency in ms (default: none, setImmediate delivery). */
   readonly delayMs?: number;
+  /** Our client: ClientConfig.kexGuess. */
+  readonly kexGuess?: boolean;
 }
 
 /** Source bytes for every write (content is irrelevant to the cost). */
@@ -483,6 +485,7 @@ export function createPair(o: PairOptions): Pair {
         mac: [o.cipher.mac ?? DEFAULT_MAC],
       },
       ...(ourMaxPacket !== undefined ? { channelMaxPacket: ourMaxPacket } : {}),
+      ...(o.kexGuess ? { kexGuess: true } : {}),
       onEvent: (e) => {
         if (e.type === 'handshake-complete') kexAt(performance.now());
         else if (e.type === 'authenticated') readyAt(performance.now());

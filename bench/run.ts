@@ -218,12 +218,12 @@ if (only.has('handshake')) {
   for (const r of slow) {
     const m = median(r.authMs);
     emit(
-      `| ${pairName(r.c.client, r.c.server)} | ${m.toFixed(0)} ms | ${(m / (2 * delayMs)).toFixed(1)} | ${(m / slowRef).toFixed(2)}× |`,
+      `| ${pairName(r.c.client, r.c.server)}${r.kexGuess ? ' (client `kexGuess: true`)' : ''} | ${m.toFixed(0)} ms | ${(m / (2 * delayMs)).toFixed(1)} | ${(m / slowRef).toFixed(2)}× |`,
     );
   }
   emit();
   emit(
-    `The Duplex link above with each chunk delivered ${delayMs} ms later (order kept). Here round trips decide, not CPU: our client sends its first authentication request right behind SERVICE_REQUEST (SPEC 8.5), ssh2's waits for SERVICE_ACCEPT. ssh2's binding does not change round trips, so only the installed ssh2 is shown.`,
+    `The Duplex link above with each chunk delivered ${delayMs} ms later (order kept). Here round trips decide, not CPU: our client sends its first authentication request right behind SERVICE_REQUEST (SPEC 8.5), ssh2's waits for SERVICE_ACCEPT; with the opt-in \`kexGuess\` our client also sends its ECDH_INIT with its KEXINIT (SPEC 8.3), which our server answers at once. ssh2's binding does not change round trips, so only the installed ssh2 is shown.`,
   );
   emit();
   void handshakeKey;

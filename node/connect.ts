@@ -43,6 +43,8 @@ export interface SessionTuning {
   readonly rekeyAfterPackets?: number;
   readonly softwareVersion?: string;
   readonly random?: RandomFn;
+  /** Client only: `ClientConfig.kexGuess` (one round trip less with servers that prefer what we do). */
+  readonly kexGuess?: boolean;
 }
 
 /** Options of {@link connect}. */

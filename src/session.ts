@@ -77,6 +77,8 @@ export function sessionCreate<H>(
         'a client needs onHostKey: the session proceeds only after the application verified the host key',
       );
     }
+    if (config.kexGuess !== undefined && typeof config.kexGuess !== 'boolean')
+      throw usageError('kexGuess must be a boolean');
   } else if (config.role === 'server') {
     if (!Array.isArray(config.hostKeys) || config.hostKeys.length === 0)
       throw usageError('a server needs at least one host key');

@@ -98,6 +98,17 @@ export interface ClientConfig<S = unknown> extends CommonConfig<S> {
    * it, call `sessionAuthenticate` when ready.
    */
   readonly auth?: ClientAuthConfig;
+  /**
+   * Send the first key-exchange packet right behind our KEXINIT, guessing that the server
+   * prefers our first kex and host-key algorithms (RFC 4253 §7.1, first_kex_packet_follows):
+   * one round trip less when it does (our own server with default lists; dropbear with an
+   * ed25519 host key). A wrong guess is dropped by the server and the real packet follows.
+   * Default `false`: it relies on the server following RFC 4253 §7.1 (OpenSSH, dropbear and
+   * ours do). ssh2 servers drop every guess, so for a server identifying as `ssh2js…` the real
+   * packet is always sent; under another identification, such a server (or any that
+   * mishandles guesses) never finishes the handshake when our guess is right.
+   */
+  readonly kexGuess?: boolean;
 }
 
 /** Configuration of a server session. */

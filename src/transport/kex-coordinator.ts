@@ -130,6 +130,7 @@ export class KexCoordinator {
         return isClient ? hooks.peerId! : engine.ourId;
       },
       lists: this.#settings.lists,
+      kexGuess: this.#settings.kexGuess,
       hostKeys: this.#settings.hostKeys,
       get sessionId() {
         return self.sessionId;
@@ -149,6 +150,8 @@ export class KexCoordinator {
     this.#recvBytes = 0;
     this.#kexInitSeq = this.#io.sendSeq;
     this.#hooks.sendPacket(kex.ourKexInit);
+    const guess = kex.guessPacket();
+    if (guess) this.#hooks.sendPacket(guess);
     if (!initial) this.#engine.emit({ type: 'rekey-started', initiator });
   }
 

@@ -58,7 +58,11 @@ export interface NegotiatedAlgorithms {
  */
 
 /** Encodes a KEXINIT payload with the given 16-byte cookie. */
-export function encodeKexInit(cookie: Uint8Array, lists: KexInitLists): Uint8Array {
+export function encodeKexInit(
+  cookie: Uint8Array,
+  lists: KexInitLists,
+  firstKexPacketFollows = false,
+): Uint8Array {
   const w = new SshWriter(512);
   w.byte(SSH_MSG.KEXINIT).raw(cookie.subarray(0, 16));
   w.nameList(lists.kex).nameList(lists.hostKey);
@@ -66,8 +70,17 @@ export function encodeKexInit(cookie: Uint8Array, lists: KexInitLists): Uint8Arr
   w.nameList(lists.macClientToServer).nameList(lists.macServerToClient);
   w.nameList(lists.compressionClientToServer).nameList(lists.compressionServerToClient);
   w.nameList([]).nameList([]);
-  w.bool(false).uint32(0);
+  w.bool(firstKexPacketFollows).uint32(0);
   return w.finish();
+}
+
+/**
+ * ssh2 (the npm package, 1.17) drops every guessed kex packet, even one that RFC 4253 §7.1
+ * counts right, and waits for another (measured: test/interop-connection/ssh2.test.ts).
+ * Recognised by its default identification, `SSH-2.0-ssh2js<version>`.
+ */
+export function dropsEveryGuess(peerId: string): boolean {
+  return peerId.startsWith('SSH-2.0-ssh2js');
 }
 
 /** Decodes a KEXINIT payload (starting with the message number). */

@@ -32,6 +32,7 @@ import { SshWriter } from '../wire/writer.js';
 import { exchangeHash } from './exchange-hash.js';
 import {
   decodeKexInit,
+  dropsEveryGuess,
   encodeKexInit,
   guessWasWrong,
   type KexInit,
@@ -48,6 +49,8 @@ export interface KexHost {
   readonly serverId: string;
   /** Our algorithm lists (without pseudo-algorithms). */
   readonly lists: KexInitLists;
+  /** Client: guess the initial exchange's first kex packet (ClientConfig.kexGuess). */
+  readonly kexGuess: boolean;
   readonly hostKeys: readonly PrivateKey[];
   /** H of the first exchange, once known (RFC 4253 §7.2). */
   readonly sessionId: Uint8Array | undefined;
@@ -98,6 +101,8 @@ export class KeyExchange {
   #step: Step = { name: 'expect-peer-kexinit' };
   #algorithms: NegotiatedAlgorithms | undefined;
   #ignoreNextKexPacket = false;
+  /** Client: the exchange we guessed and sent with our KEXINIT, until the server's arrives. */
+  #guess: { readonly alg: KexAlgorithm; readonly exchange: KexExchange } | undefined;
   #sentNewKeys = false;
   #receivedNewKeys = false;
   #hash: Uint8Array | undefined;
@@ -121,8 +126,23 @@ export class KeyExchange {
       markers.push(host.role === 'client' ? KEX_MARKERS.STRICT_CLIENT : KEX_MARKERS.STRICT_SERVER);
     }
     const lists = { ...host.lists, kex: [...host.lists.kex, ...markers] };
-    this.ourKexInit = encodeKexInit(host.random(16), lists);
-    this.#ours = { ...lists, firstKexPacketFollows: false };
+    const guessed =
+      initial && host.role === 'client' && host.kexGuess ? kexAlgorithm(lists.kex[0]!) : undefined;
+    this.ourKexInit = encodeKexInit(host.random(16), lists, guessed !== undefined);
+    this.#ours = { ...lists, firstKexPacketFollows: guessed !== undefined };
+    if (guessed) this.#guess = { alg: guessed, exchange: guessed.start(host.random) };
+  }
+
+  /**
+   * Client with `kexGuess`: the guessed first kex packet (RFC 4253 §7.1), to send right
+   * after `ourKexInit`; undefined otherwise.
+   */
+  guessPacket(): Uint8Array | undefined {
+    const guess = this.#guess;
+    if (!guess) return undefined;
+    const w = new SshWriter(128).byte(SSH_MSG.KEX_ECDH_INIT);
+    writePublic(w, guess.alg, guess.exchange.publicValue);
+    return w.finish();
   }
 
   /** The negotiated algorithms, once both KEXINITs are known. */
@@ -194,6 +214,18 @@ export class KeyExchange {
     if (this.#host.role === 'server') {
       this.#step = { name: 'expect-ecdh-init', alg };
       return;
+    }
+    const guess = this.#guess;
+    this.#guess = undefined;
+    if (guess) {
+      // Right by RFC 4253 §7.1 when both sides prefer the same kex and host-key algorithms:
+      // the server answers the packet already sent. Wrong: the server drops it and the real
+      // one follows. ssh2 servers drop every guess.
+      const right = !dropsEveryGuess(this.#host.serverId) && !guessWasWrong(ours, peer);
+      if (right) {
+        this.#step = { name: 'expect-ecdh-reply', alg: guess.alg, exchange: guess.exchange };
+        return;
+      }
     }
     const exchange = alg.start(this.#host.random);
     this.#step = { name: 'expect-ecdh-reply', alg, exchange };

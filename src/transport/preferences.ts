@@ -63,6 +63,8 @@ export interface TransportSettings {
   readonly rekeyPackets: number;
   /** Our identification line, without CR LF. */
   readonly ourId: string;
+  /** Client: guess the first kex packet of the initial exchange (ClientConfig.kexGuess). */
+  readonly kexGuess: boolean;
 }
 
 /** Checks `config` and fills in defaults; throws SSH_ERR_USAGE for what cannot work. */
@@ -96,5 +98,6 @@ export function resolveSettings(config: SessionConfig<unknown>): TransportSettin
     rekeyBytes: config.rekeyAfterBytes ?? REKEY_BYTES,
     rekeyPackets: config.rekeyAfterPackets ?? REKEY_PACKETS,
     ourId: buildIdentification(config.softwareVersion ?? DEFAULT_SOFTWARE),
+    kexGuess: config.role === 'client' && config.kexGuess === true,
   };
 }

@@ -239,6 +239,8 @@ export interface OurClientOptions {
   /** The server's host key fingerprint: any other key is rejected. */
   readonly fingerprint: string;
   readonly hostKeyAlgorithms?: readonly string[];
+  /** ClientConfig.kexGuess. */
+  readonly kexGuess?: boolean;
   readonly onChannelOpen?: (request: ChannelOpenRequest, session: Session) => void;
   readonly timeoutMs?: number;
   /** Our client rekeys after this many bytes in either direction. */
@@ -269,6 +271,7 @@ export function connectOurClient(
   const config: ClientConfig<Session> = {
     role: 'client',
     ...(options.hostKeyAlgorithms ? { algorithms: { hostKey: options.hostKeyAlgorithms } } : {}),
+    ...(options.kexGuess !== undefined ? { kexGuess: options.kexGuess } : {}),
     ...(options.rekeyAfterBytes !== undefined ? { rekeyAfterBytes: options.rekeyAfterBytes } : {}),
     onHostKey: (request) => {
       if (request.fingerprint === options.fingerprint) request.accept();

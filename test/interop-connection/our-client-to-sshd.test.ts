@@ -24,6 +24,7 @@ import {
   channelWrite,
   generatePrivateKey,
   publicKeyToOpenSSH,
+  sessionAlgorithms,
   sessionCancelForwardTcpip,
   sessionForwardTcpip,
   sessionState,
@@ -145,6 +146,20 @@ describe.each<LinkKind>(['tcp', 'sshd -i'])('our client → sshd 9.2 over %s', (
       }
     });
   }
+
+  it('logs in with kexGuess: sshd prefers another kex, drops our guessed ECDH_INIT, takes the real one', async () => {
+    const client = await connect(link, 'password', { kexGuess: true });
+    try {
+      expect(sessionAlgorithms(client.session)?.kex).toBe('curve25519-sha256');
+      expect(client.events.some((e) => e.type === 'authenticated')).toBe(true);
+      const probe = await openSession(client);
+      channelRequestExec(probe.channel!, 'exit 3');
+      expect(await probe.requestResult('exec')).toBe(true);
+      expect((await probe.done()).exitStatus).toBe(3);
+    } finally {
+      await client.disconnect();
+    }
+  });
 
   it('passes an env request (AcceptEnv PSSH_*) to the command', async () => {
     const client = await connect(link, 'key');

@@ -24,6 +24,7 @@ import {
   fingerprintSha256,
   type PrivateKey,
   parsePrivateKey,
+  sessionAlgorithms,
   sessionForwardTcpip,
 } from '../../src/index.js';
 import { listenTcp } from '../../transports/tcp.js';
@@ -328,7 +329,7 @@ describe('ssh2 Client → our server', () => {
 
 // ---- our client → ssh2's Server ------------------------------------------------------------
 
-function connectTheirs(login: 'key' | 'password'): Promise<OurClient> {
+function connectTheirs(login: 'key' | 'password', kexGuess?: boolean): Promise<OurClient> {
   return connectOurClient(
     { kind: 'tcp', port: theirsPort, logs: () => theirLog.join('\n') },
     {
@@ -338,11 +339,64 @@ function connectTheirs(login: 'key' | 'password'): Promise<OurClient> {
           ? [{ type: 'publickey', key: userPrivate }]
           : [{ type: 'password', password: PASSWORD }],
       fingerprint: hostKey.fingerprint,
+      ...(kexGuess !== undefined ? { kexGuess } : {}),
     },
   );
 }
 
 describe('our client → ssh2 Server', () => {
+  it.each([
+    ['prefers curve25519-sha256@libssh.org (a wrong guess by RFC 4253 §7.1)', undefined],
+    ['prefers curve25519-sha256 and ssh-ed25519 as we do (a right guess)', ['curve25519-sha256']],
+  ] as const)(
+    'logs in with kexGuess when ssh2 %s: ssh2 drops every guess, we resend',
+    async (_what, kex) => {
+      // ssh2 1.17 never answers a guessed ECDH_INIT, even a right one: recognised by its
+      // identification, it always gets the real packet. Without that, the second case hangs.
+      let port = theirsPort;
+      let extra: InstanceType<typeof Server> | undefined;
+      if (kex) {
+        extra = new Server(
+          { hostKeys: [readFileSync(hostKey.path)], algorithms: { kex: [...kex] } },
+          (conn) => {
+            conn.on('error', () => {});
+            conn.on('authentication', (ctx) =>
+              ctx.method === 'password' && ctx.password === PASSWORD ? ctx.accept() : ctx.reject(),
+            );
+            conn.on('ready', () => serveTheirs(conn));
+          },
+        );
+        await new Promise<void>((r) => extra!.listen(0, '127.0.0.1', () => r()));
+        port = (extra.address() as AddressInfo).port;
+      }
+      const client = await connectOurClient(
+        { kind: 'tcp', port, logs: () => theirLog.join('\n') },
+        {
+          username: USER,
+          methods: [{ type: 'password', password: PASSWORD }],
+          fingerprint: hostKey.fingerprint,
+          kexGuess: true,
+        },
+      );
+      try {
+        expect(client.events.find((e) => e.type === 'identification')).toMatchObject({
+          peer: expect.stringMatching(/^SSH-2\.0-ssh2js/),
+        });
+        expect(sessionAlgorithms(client.session)?.kex).toBe('curve25519-sha256');
+        expect(sessionAlgorithms(client.session)?.hostKey).toBe('ssh-ed25519');
+        const probe = new ChannelProbe();
+        channelOpenSession(client.session, probe.options);
+        await probe.opened();
+        channelRequestExec(probe.channel!, 'report');
+        expect(await probe.requestResult('exec')).toBe(true);
+        expect((await probe.done()).exitStatus).toBe(3);
+      } finally {
+        await client.disconnect();
+        if (extra) await new Promise<void>((r) => extra!.close(() => r()));
+      }
+    },
+  );
+
   for (const login of ['key', 'password'] as const) {
     it(`logs in with ${login === 'key' ? 'an ECDSA key' : 'a password'}; exec: stdout, stderr, exit code 3`, async () => {
       const client = await connectTheirs(login);

@@ -249,6 +249,8 @@ export interface DbClientOptions {
   /** The only host key fingerprint accepted. */
   readonly fingerprint: string;
   readonly algorithms?: AlgorithmPreferences;
+  /** ClientConfig.kexGuess. */
+  readonly kexGuess?: boolean;
   /** Appended to failure messages. */
   readonly logs?: () => string;
   readonly timeoutMs?: number;
@@ -268,6 +270,7 @@ export function connectToDropbear(options: DbClientOptions): Promise<DbOurClient
   const config: ClientConfig<Session> = {
     role: 'client',
     ...(options.algorithms ? { algorithms: options.algorithms } : {}),
+    ...(options.kexGuess !== undefined ? { kexGuess: options.kexGuess } : {}),
     onHostKey: (request) => {
       if (request.fingerprint === options.fingerprint) request.accept();
       else request.reject(`expected ${options.fingerprint}, got ${request.fingerprint}`);

@@ -134,6 +134,23 @@ describe('our client → dropbear 2022.83 (TCP)', () => {
     }
   });
 
+  it('logs in with kexGuess (dropbear prefers curve25519-sha256 too) and runs exec', async () => {
+    const client = await connectToDropbear({
+      port: keyOnly.port,
+      username: user.name,
+      methods: keyLogin(),
+      fingerprint: keyOnly.hostKeyFingerprints.get('ssh-ed25519')!,
+      kexGuess: true,
+      logs: () => keyOnly.logs(),
+    });
+    try {
+      expect(client.algorithms.kex).toBe('curve25519-sha256');
+      await expectExec(client);
+    } finally {
+      await client.disconnect();
+    }
+  });
+
   it('logs in with a password (dropbear without -s) and runs exec: stdout, stderr, exit 3', async () => {
     const client = await connectToDropbear({
       port: withPassword.port,

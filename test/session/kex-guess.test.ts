@@ -8,7 +8,16 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SSH_MSG, sessionLastError, sessionReceive, sessionState } from '../../src/index.js';
+import {
+  type ClientConfig,
+  type ServerConfig,
+  type Session,
+  SSH_MSG,
+  sessionCreate,
+  sessionLastError,
+  sessionReceive,
+  sessionState,
+} from '../../src/index.js';
 import { encodeKexInit, type KexInitLists } from '../../src/transport/kexinit.js';
 import { SshWriter } from '../../src/wire/writer.js';
 import {
@@ -96,5 +105,107 @@ describe('a client guessing its first key exchange packet (RFC 4253 §7.1)', () 
     expect(sessionReceive(session, real)).toBe(real.length);
     expect(replies(rec.sent)).toBe(1);
     expect(sessionLastError(session)).toBeUndefined();
+  });
+});
+
+interface Run {
+  /** Client sends (flights) until authenticated. */
+  flights: number;
+  /** The client's first send: KEXINIT and, when guessing, the ECDH_INIT behind it. */
+  firstPackets: Uint8Array[];
+  kex: string | undefined;
+}
+
+/** Our client and server over a link that delivers each send whole on a later macrotask. */
+async function handshake(
+  client: Partial<ClientConfig<Session>>,
+  server: Partial<ServerConfig<Session>> = {},
+): Promise<Run> {
+  const out: Run = { flights: 0, firstPackets: [], kex: undefined };
+  let done = false;
+  let c: Session | undefined;
+  let s: Session | undefined;
+  const later = (to: () => Session | undefined, bytes: Uint8Array) =>
+    setImmediate(() => {
+      const session = to();
+      if (session !== undefined) sessionReceive(session, bytes);
+    });
+  s = sessionCreate(
+    null,
+    (_h, b) => {
+      later(() => c, b.slice());
+      return 0;
+    },
+    () => {},
+    {
+      role: 'server',
+      hostKeys: [hostKey('ed25519')],
+      authMethods: ['password'],
+      onAuth: (r) => r.accept(),
+      ...server,
+    } as ServerConfig<Session>,
+  );
+  await new Promise<void>((resolve, reject) => {
+    c = sessionCreate(
+      null,
+      (_h, b) => {
+        if (out.flights === 0) out.firstPackets = parsePlainPackets(b.slice());
+        if (!done) out.flights++;
+        later(() => s, b.slice());
+        return 0;
+      },
+      () => {},
+      {
+        role: 'client',
+        onHostKey: (r) => r.accept(),
+        auth: { username: 'u', methods: [{ type: 'password', password: 'p' }] },
+        onEvent: (e) => {
+          if (e.type === 'handshake-complete') out.kex = e.algorithms.kex;
+          if (e.type === 'authenticated') {
+            done = true;
+            resolve();
+          } else if (e.type === 'error') reject(e.error);
+        },
+        ...client,
+      } as ClientConfig<Session>,
+    );
+  });
+  return out;
+}
+
+describe('our client guessing (ClientConfig.kexGuess)', () => {
+  it('sends KEXINIT with first_kex_packet_follows and the ECDH_INIT in its first flight', async () => {
+    const run = await handshake({ kexGuess: true });
+    const [kexinit, init] = run.firstPackets;
+    expect(kexinit?.[0]).toBe(SSH_MSG.KEXINIT);
+    expect(kexinit?.[kexinit.length - 5]).toBe(1);
+    expect(init?.[0]).toBe(SSH_MSG.KEX_ECDH_INIT);
+  });
+
+  it('saves a flight when our server prefers the same algorithms', async () => {
+    const guessing = await handshake({ kexGuess: true });
+    const plain = await handshake({});
+    expect(plain.firstPackets.map((p) => p[0])).toEqual([SSH_MSG.KEXINIT]);
+    expect(guessing.flights).toBe(plain.flights - 1);
+  });
+
+  it.each([
+    ['kex', { algorithms: { kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] } }],
+    ['host key', { algorithms: { hostKey: ['ecdsa-sha2-nistp256', 'ssh-ed25519'] } }],
+  ] as const)(
+    'recovers from a wrong guess (server prefers another %s): the real packet follows',
+    async (_what, server) => {
+      const keys = { hostKeys: [hostKey('ed25519'), hostKey('ecdsa-p256')] };
+      const plain = await handshake({}, { ...keys, ...server });
+      const guessing = await handshake({ kexGuess: true }, { ...keys, ...server });
+      expect(guessing.kex).toBe(plain.kex);
+      expect(guessing.flights).toBe(plain.flights);
+    },
+  );
+
+  it('rejects a kexGuess that is not a boolean', async () => {
+    await expect(handshake({ kexGuess: 1 as unknown as boolean })).rejects.toMatchObject({
+      code: 'SSH_ERR_USAGE',
+    });
   });
 });
