@@ -99,14 +99,17 @@ export interface ClientConfig<S = unknown> extends CommonConfig<S> {
    */
   readonly auth?: ClientAuthConfig;
   /**
-   * Send the first key-exchange packet right behind our KEXINIT, guessing that the server
-   * prefers our first kex and host-key algorithms (RFC 4253 §7.1, first_kex_packet_follows):
-   * one round trip less when it does (our own server with default lists; dropbear with an
-   * ed25519 host key). A wrong guess is dropped by the server and the real packet follows.
-   * Default `false`: it relies on the server following RFC 4253 §7.1 (OpenSSH, dropbear and
-   * ours do). ssh2 servers drop every guess, so for a server identifying as `ssh2js…` the real
-   * packet is always sent; under another identification, such a server (or any that
-   * mishandles guesses) never finishes the handshake when our guess is right.
+   * Send the first key-exchange packet (KEX_ECDH_INIT, or KEXDH_INIT for a DH group) right
+   * behind our KEXINIT, guessing that the server prefers our first kex and host-key algorithms
+   * (RFC 4253 §7.1, first_kex_packet_follows): one round trip less when it does (our own server
+   * with default lists; dropbear 2022.83 with an ed25519 host key). A wrong guess is dropped by
+   * the server and the real packet follows.
+   *
+   * Default `false`: it relies on the server judging guesses as RFC 4253 §7.1 does (OpenSSH,
+   * dropbear and ours do). ssh2 servers up to 1.17 drop every guess; one identifying as
+   * `ssh2js1.17` or older always gets the real packet. A server that judges otherwise (by the
+   * negotiated result, as ssh2's source reads, or ignoring the flag) fails the handshake
+   * whenever its verdict differs from ours.
    */
   readonly kexGuess?: boolean;
 }

@@ -75,12 +75,14 @@ export function encodeKexInit(
 }
 
 /**
- * ssh2 (the npm package, 1.17) drops every guessed kex packet, even one that RFC 4253 §7.1
- * counts right, and waits for another (measured: test/interop-connection/ssh2.test.ts).
- * Recognised by its default identification, `SSH-2.0-ssh2js<version>`.
+ * ssh2 (the npm package) up to 1.17 drops every guessed kex packet, even one that RFC 4253
+ * §7.1 counts right, and waits for another (measured with 1.17.0:
+ * test/interop-connection/ssh2.test.ts). Recognised by its default identification,
+ * `SSH-2.0-ssh2js<major>.<minor>.<patch>`; later versions are not assumed to behave alike.
  */
 export function dropsEveryGuess(peerId: string): boolean {
-  return peerId.startsWith('SSH-2.0-ssh2js');
+  const m = /^SSH-2\.0-ssh2js(\d+)\.(\d+)\./.exec(peerId);
+  return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) <= 17));
 }
 
 /** Decodes a KEXINIT payload (starting with the message number). */

@@ -15,8 +15,6 @@ function malformed(what: string): SshError {
   return peerError(SSH_ERR.MALFORMED_MESSAGE, `malformed message: ${what}`);
 }
 
-const latin1 = new TextDecoder('latin1');
-
 /**
  * Reads SSH wire types from a byte range. Holds a view on the bytes it was given; strings
  * it returns are sub-views of the same memory (callers that keep them past the message copy).
@@ -99,8 +97,9 @@ export class SshReader {
       const c = b[i]!;
       if (c < 0x20 || c > 0x7e) throw malformed('non-printable ASCII in a name');
     }
-    // Printable ASCII only, so latin1 decodes it exactly (one call, not a string per byte).
-    return latin1.decode(b);
+    // Printable ASCII only, so one UTF-8 decode gives it exactly (not a string per byte; the
+    // utf-8 label, unlike latin1, exists in every build of node, with or without ICU).
+    return utf8.decode(b);
   }
 
   /** name-list: comma-separated ASCII names, none empty (RFC 4251 §5). */

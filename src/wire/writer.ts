@@ -75,13 +75,20 @@ export class SshWriter {
       this.uint32(v.length);
       return this.raw(v);
     }
-    // Encoded straight into the buffer behind a length written afterwards: a UTF-8 string is
-    // at most 3 bytes per UTF-16 unit, and TextEncoder.encode would allocate a copy first.
-    this.#grow(4 + v.length * 3);
-    const start = this.#len + 4;
-    const { written } = utf8.encodeInto(v, this.#buf.subarray(start));
-    this.#view.setUint32(this.#len, written);
-    this.#len = start + written;
+    // Encoded straight into the buffer behind a length written afterwards (TextEncoder.encode
+    // would allocate a copy first). Room for one byte per UTF-16 unit suits ASCII, the common
+    // case; what did not fit (at most 3 bytes per unit) gets room and follows.
+    const at = this.#len;
+    this.#grow(4 + v.length);
+    this.#len = at + 4;
+    const first = utf8.encodeInto(v, this.#buf.subarray(this.#len));
+    this.#len += first.written;
+    if (first.read < v.length) {
+      const rest = v.slice(first.read); // encodeInto stops between code points
+      this.#grow(rest.length * 3);
+      this.#len += utf8.encodeInto(rest, this.#buf.subarray(this.#len)).written;
+    }
+    this.#view.setUint32(at, this.#len - at - 4);
     return this;
   }
 

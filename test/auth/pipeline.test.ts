@@ -6,11 +6,12 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import type { ClientAuthMethod } from '../../src/auth/types.js';
+import type { ClientAuthConfig, ClientAuthMethod } from '../../src/auth/types.js';
 import {
   type ClientConfig,
   type ServerConfig,
   type Session,
+  sessionAuthenticate,
   sessionCreate,
   sessionReceive,
 } from '../../src/index.js';
@@ -29,7 +30,14 @@ interface Login {
 async function login(
   method: ClientAuthMethod | ClientAuthMethod[],
   pipeline?: boolean,
+  /** Give the config to sessionAuthenticate at this client event instead of as `auth`. */
+  lateAt?: 'handshake-complete' | 'ext-info' | 'service-accepted',
 ): Promise<Login> {
+  const auth: ClientAuthConfig = {
+    username: 'u',
+    methods: Array.isArray(method) ? method : [method],
+    ...(pipeline === undefined ? {} : { pipeline }),
+  };
   const out: Login = { serviceCall: -1, firstAuthCall: -1, clientSends: 0, authenticated: false };
   let serverCall = 0;
   let client: Session | undefined;
@@ -73,12 +81,9 @@ async function login(
       {
         role: 'client',
         onHostKey: (r) => r.accept(),
-        auth: {
-          username: 'u',
-          methods: Array.isArray(method) ? method : [method],
-          ...(pipeline === undefined ? {} : { pipeline }),
-        },
-        onEvent: (e) => {
+        ...(lateAt ? {} : { auth }),
+        onEvent: (e, session) => {
+          if (e.type === lateAt) sessionAuthenticate(session, auth);
           if (e.type === 'authenticated') {
             out.authenticated = true;
             resolve();
@@ -127,5 +132,25 @@ describe('the first authentication request right behind SERVICE_REQUEST (pipelin
     await expect(login({ type: 'none' }, 'yes' as unknown as boolean)).rejects.toMatchObject({
       code: 'SSH_ERR_USAGE',
     });
+  });
+
+  it('pipelines a config given by sessionAuthenticate at handshake-complete (before SERVICE_REQUEST)', async () => {
+    const r = await login({ type: 'password', password: 'p' }, undefined, 'handshake-complete');
+    expect(r.authenticated).toBe(true);
+    expect(r.firstAuthCall).toBe(r.serviceCall);
+  });
+
+  it('pipelines a config given by sessionAuthenticate between SERVICE_REQUEST and SERVICE_ACCEPT (at ext-info)', async () => {
+    const r = await login({ type: 'password', password: 'p' }, undefined, 'ext-info');
+    expect(r.authenticated).toBe(true);
+    expect(r.firstAuthCall).toBe(r.serviceCall);
+  });
+
+  it('starts a config given at service-accepted at once, and an RSA key given early on SERVICE_ACCEPT', async () => {
+    const late = await login({ type: 'password', password: 'p' }, undefined, 'service-accepted');
+    expect(late.firstAuthCall).toBe(late.serviceCall + 1);
+    const rsaEarly = await login({ type: 'publickey', key: rsa }, undefined, 'handshake-complete');
+    expect(rsaEarly.authenticated).toBe(true);
+    expect(rsaEarly.firstAuthCall).toBe(rsaEarly.serviceCall + 1);
   });
 });

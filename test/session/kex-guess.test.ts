@@ -9,6 +9,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_CIPHERS,
+  DEFAULT_COMPRESSION,
+  DEFAULT_HOST_KEY,
+  DEFAULT_KEX,
+  DEFAULT_MACS,
+} from '../../src/crypto/algorithms.js';
+import { systemRandom } from '../../src/crypto/random.js';
+import {
   type ClientConfig,
   type ServerConfig,
   type Session,
@@ -18,7 +26,8 @@ import {
   sessionReceive,
   sessionState,
 } from '../../src/index.js';
-import { encodeKexInit, type KexInitLists } from '../../src/transport/kexinit.js';
+import { dropsEveryGuess, encodeKexInit, type KexInitLists } from '../../src/transport/kexinit.js';
+import { type KexHost, KeyExchange } from '../../src/transport/key-exchange.js';
 import { SshWriter } from '../../src/wire/writer.js';
 import {
   concatBytes,
@@ -207,5 +216,56 @@ describe('our client guessing (ClientConfig.kexGuess)', () => {
     await expect(handshake({ kexGuess: 1 as unknown as boolean })).rejects.toMatchObject({
       code: 'SSH_ERR_USAGE',
     });
+  });
+});
+
+describe('when our client guesses', () => {
+  const host = (kex: readonly string[]): KexHost => ({
+    role: 'client',
+    random: systemRandom,
+    clientId: 'SSH-2.0-a',
+    serverId: 'SSH-2.0-b',
+    lists: {
+      kex,
+      hostKey: DEFAULT_HOST_KEY,
+      cipherClientToServer: DEFAULT_CIPHERS,
+      cipherServerToClient: DEFAULT_CIPHERS,
+      macClientToServer: DEFAULT_MACS,
+      macServerToClient: DEFAULT_MACS,
+      compressionClientToServer: DEFAULT_COMPRESSION,
+      compressionServerToClient: DEFAULT_COMPRESSION,
+    },
+    kexGuess: true,
+    hostKeys: [],
+    sessionId: undefined,
+    sendMessage: () => {},
+    installSealer: () => {},
+    installOpener: () => {},
+    requestHostKeyVerdict: () => {},
+  });
+  const flag = (kexinit: Uint8Array) => kexinit[kexinit.length - 5];
+
+  it('guesses in the initial exchange only, never in a re-exchange', () => {
+    const initial = new KeyExchange(host(DEFAULT_KEX), true);
+    expect(flag(initial.ourKexInit)).toBe(1);
+    expect(initial.guessPacket()?.[0]).toBe(SSH_MSG.KEX_ECDH_INIT);
+    const rekey = new KeyExchange(host(DEFAULT_KEX), false);
+    expect(flag(rekey.ourKexInit)).toBe(0);
+    expect(rekey.guessPacket()).toBeUndefined();
+  });
+
+  it('sends KEXDH_INIT (mpint e) when a DH group is its first kex', () => {
+    const kex = new KeyExchange(host(['diffie-hellman-group14-sha256']), true);
+    const packet = kex.guessPacket()!;
+    expect(packet[0]).toBe(SSH_MSG.KEX_ECDH_INIT); // 30 is KEXDH_INIT too
+    expect(new DataView(packet.buffer, packet.byteOffset).getUint32(1)).toBeGreaterThan(200);
+  });
+
+  it('treats ssh2 up to 1.17 as dropping every guess, and nothing else', () => {
+    expect(dropsEveryGuess('SSH-2.0-ssh2js1.17.0')).toBe(true);
+    expect(dropsEveryGuess('SSH-2.0-ssh2js0.8.9')).toBe(true);
+    expect(dropsEveryGuess('SSH-2.0-ssh2js1.18.0')).toBe(false);
+    expect(dropsEveryGuess('SSH-2.0-ssh2js2.0.0')).toBe(false);
+    expect(dropsEveryGuess('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3')).toBe(false);
   });
 });

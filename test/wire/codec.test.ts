@@ -157,3 +157,42 @@ describe('the reader is bounds-checked', () => {
     );
   });
 });
+
+describe('strings are encoded as UTF-8 straight into the writer', () => {
+  it('matches TextEncoder for ASCII, 2-, 3- and 4-byte characters and lone surrogates, at any starting capacity', () => {
+    const texts = [
+      '',
+      'abc',
+      'é',
+      '€uro',
+      '😀',
+      'a😀b',
+      '\ud800x',
+      `${'x'.repeat(300)}€😀`,
+      '€'.repeat(200),
+    ];
+    for (const text of texts) {
+      for (const capacity of [1, 4, 8, 256]) {
+        const bytes = new SshWriter(capacity).byte(7).string(text).byte(9).finish();
+        const r = new SshReader(bytes);
+        expect(r.byte()).toBe(7);
+        expect([...r.string()]).toEqual([...new TextEncoder().encode(text)]);
+        expect(r.byte()).toBe(9);
+        r.finish();
+      }
+    }
+  });
+
+  it('round-trips any string (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.integer({ min: 1, max: 64 }),
+        (text, capacity) => {
+          const r = new SshReader(new SshWriter(capacity).string(text).finish());
+          expect([...r.string()]).toEqual([...new TextEncoder().encode(text)]);
+        },
+      ),
+    );
+  });
+});
