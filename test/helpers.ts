@@ -13,6 +13,7 @@ import {
   type SessionEvent,
   sessionCreate,
 } from '../src/index.js';
+import { encodeKexInit, type KexInitLists } from '../src/transport/kexinit.js';
 import {
   createMemoryLink,
   type MemoryEndpoint,
@@ -165,6 +166,31 @@ export function plainPacket(payload: Uint8Array, paddingLength?: number): Uint8A
   out[4] = pad;
   out.set(payload, 5);
   return out;
+}
+
+/**
+ * A KEXINIT payload as a hand-written client sends it: curve25519-sha256, ssh-ed25519,
+ * aes128-ctr with hmac-sha2-256, no compression, unless `lists` says otherwise.
+ */
+export function clientKexInitPayload(
+  lists: Partial<KexInitLists> = {},
+  firstKexPacketFollows = false,
+): Uint8Array {
+  return encodeKexInit(
+    new Uint8Array(16),
+    {
+      kex: ['curve25519-sha256'],
+      hostKey: ['ssh-ed25519'],
+      cipherClientToServer: ['aes128-ctr'],
+      cipherServerToClient: ['aes128-ctr'],
+      macClientToServer: ['hmac-sha2-256'],
+      macServerToClient: ['hmac-sha2-256'],
+      compressionClientToServer: ['none'],
+      compressionServerToClient: ['none'],
+      ...lists,
+    },
+    firstKexPacketFollows,
+  );
 }
 
 /** Concatenates byte arrays. */

@@ -29,9 +29,10 @@ import {
   sessionRekey,
   sessionStrictKex,
 } from '../../src/index.js';
-import { decodeKexInit, encodeKexInit } from '../../src/transport/kexinit.js';
+import { decodeKexInit } from '../../src/transport/kexinit.js';
 import { SshWriter } from '../../src/wire/writer.js';
 import {
+  clientKexInitPayload,
   concatBytes,
   enc,
   hostKey,
@@ -182,16 +183,7 @@ describe('CVE-2016-8858 (OpenSSH: memory from repeated KEXINIT): one KEXINIT per
     const attacker = pair.client;
     muteUpper(attacker);
     let victimKexInits = 0;
-    const kexinit = encodeKexInit(new Uint8Array(16), {
-      kex: ['curve25519-sha256'],
-      hostKey: ['ssh-ed25519'],
-      cipherClientToServer: ['aes128-ctr'],
-      cipherServerToClient: ['aes128-ctr'],
-      macClientToServer: ['hmac-sha2-256'],
-      macServerToClient: ['hmac-sha2-256'],
-      compressionClientToServer: ['none'],
-      compressionServerToClient: ['none'],
-    });
+    const kexinit = clientKexInitPayload();
     victim.events.length = 0;
     const before = victim.sentBytes;
     attacker.injectAll(Array.from({ length: 1000 }, () => kexinit));
@@ -334,15 +326,8 @@ describe('CVE-2018-10933 (libssh: a server accepting USERAUTH_SUCCESS from a cli
 describe('CVE-2023-46445 / CVE-2023-46446 (AsyncSSH: rogue extension negotiation, rogue session)', () => {
   const CLIENT_ID = enc('SSH-2.0-Injector_1.0\r\n');
   function clientKexInit(strict: boolean): Uint8Array {
-    return encodeKexInit(new Uint8Array(16), {
+    return clientKexInitPayload({
       kex: ['curve25519-sha256', 'ext-info-c', ...(strict ? [KEX_MARKERS.STRICT_CLIENT] : [])],
-      hostKey: ['ssh-ed25519'],
-      cipherClientToServer: ['aes128-ctr'],
-      cipherServerToClient: ['aes128-ctr'],
-      macClientToServer: ['hmac-sha2-256'],
-      macServerToClient: ['hmac-sha2-256'],
-      compressionClientToServer: ['none'],
-      compressionServerToClient: ['none'],
     });
   }
   for (const [cve, what, payload] of [

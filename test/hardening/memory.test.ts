@@ -11,8 +11,7 @@ import { channelWrite } from '../../src/connection/api.js';
 import type { Channel, ChannelEvent } from '../../src/connection/types.js';
 import { sessionCreate, sessionReceive, sessionRekey } from '../../src/index.js';
 import { LIMITS } from '../../src/limits.js';
-import { encodeKexInit } from '../../src/transport/kexinit.js';
-import { concatBytes, enc, hostKey, plainPacket } from '../helpers.js';
+import { clientKexInitPayload, concatBytes, enc, hostKey, plainPacket } from '../helpers.js';
 import {
   attachConnection,
   expectEstablished,
@@ -107,18 +106,7 @@ describe('memory under attack', () => {
   it('1,000 sessions stuck mid-handshake stay small, and another session keeps serving', () => {
     const echo = echoService();
     const clientId = enc('SSH-2.0-Stuck_1.0\r\n');
-    const kexinit = plainPacket(
-      encodeKexInit(new Uint8Array(16), {
-        kex: ['curve25519-sha256'],
-        hostKey: ['ssh-ed25519'],
-        cipherClientToServer: ['aes128-ctr'],
-        cipherServerToClient: ['aes128-ctr'],
-        macClientToServer: ['hmac-sha2-256'],
-        macServerToClient: ['hmac-sha2-256'],
-        compressionClientToServer: ['none'],
-        compressionServerToClient: ['none'],
-      }),
-    );
+    const kexinit = plainPacket(clientKexInitPayload());
     const input = concatBytes(clientId, kexinit);
     const before = heapUsed();
     const sessions = [];

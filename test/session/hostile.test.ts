@@ -17,10 +17,10 @@ import {
   sessionState,
 } from '../../src/index.js';
 import { engineOf } from '../../src/session.js';
-import { encodeKexInit } from '../../src/transport/kexinit.js';
 import { SshReader } from '../../src/wire/reader.js';
 import { InputBuffer } from '../../transports/input-buffer.js';
 import {
+  clientKexInitPayload,
   concatBytes,
   enc,
   hostKey,
@@ -33,16 +33,8 @@ import {
 const CLIENT_ID = enc('SSH-2.0-Attacker_1.0\r\n');
 
 function clientKexInit(strict: boolean): Uint8Array {
-  const kex = ['curve25519-sha256', 'ext-info-c', ...(strict ? [KEX_MARKERS.STRICT_CLIENT] : [])];
-  return encodeKexInit(new Uint8Array(16), {
-    kex,
-    hostKey: ['ssh-ed25519'],
-    cipherClientToServer: ['aes128-ctr'],
-    cipherServerToClient: ['aes128-ctr'],
-    macClientToServer: ['hmac-sha2-256'],
-    macServerToClient: ['hmac-sha2-256'],
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
+  return clientKexInitPayload({
+    kex: ['curve25519-sha256', 'ext-info-c', ...(strict ? [KEX_MARKERS.STRICT_CLIENT] : [])],
   });
 }
 

@@ -26,10 +26,11 @@ import {
   sessionReceive,
   sessionState,
 } from '../../src/index.js';
-import { dropsEveryGuess, encodeKexInit, type KexInitLists } from '../../src/transport/kexinit.js';
+import { dropsEveryGuess } from '../../src/transport/kexinit.js';
 import { type KexHost, KeyExchange } from '../../src/transport/key-exchange.js';
 import { SshWriter } from '../../src/wire/writer.js';
 import {
+  clientKexInitPayload,
   concatBytes,
   enc,
   hostKey,
@@ -41,20 +42,7 @@ import {
 const CLIENT_ID = enc('SSH-2.0-Guesser_1.0\r\n');
 
 function guessingKexInit(kex: string[], hostKeyAlgs: string[]): Uint8Array {
-  const lists: KexInitLists = {
-    kex,
-    hostKey: hostKeyAlgs,
-    cipherClientToServer: ['aes128-ctr'],
-    cipherServerToClient: ['aes128-ctr'],
-    macClientToServer: ['hmac-sha2-256'],
-    macServerToClient: ['hmac-sha2-256'],
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
-  };
-  const payload = encodeKexInit(new Uint8Array(16), lists);
-  // boolean first_kex_packet_follows, then uint32 0: the flag is the fifth byte from the end.
-  payload[payload.length - 5] = 1;
-  return payload;
+  return clientKexInitPayload({ kex, hostKey: hostKeyAlgs }, true);
 }
 
 /** A KEX_ECDH_INIT with a fresh X25519 public key. */
