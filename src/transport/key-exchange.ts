@@ -126,8 +126,8 @@ export class KeyExchange {
       markers.push(host.role === 'client' ? KEX_MARKERS.STRICT_CLIENT : KEX_MARKERS.STRICT_SERVER);
     }
     const lists = { ...host.lists, kex: [...host.lists.kex, ...markers] };
-    const guessed =
-      initial && host.role === 'client' && host.kexGuess ? kexAlgorithm(lists.kex[0]!) : undefined;
+    // host.kexGuess is only ever true for a client (resolveSettings).
+    const guessed = initial && host.kexGuess ? kexAlgorithm(lists.kex[0]!) : undefined;
     this.ourKexInit = encodeKexInit(host.random(16), lists, guessed !== undefined);
     this.#ours = { ...lists, firstKexPacketFollows: guessed !== undefined };
     if (guessed) this.#guess = { alg: guessed, exchange: guessed.start(host.random) };
